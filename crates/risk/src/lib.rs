@@ -1,0 +1,1 @@
+//! Continuous-authentication scoring (pure, no I/O).

@@ -1,0 +1,2 @@
+//! `passkeyd`: the passkey authentication server and its offline tools.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Software authenticator for tests.

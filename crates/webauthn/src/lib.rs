@@ -1,0 +1,1 @@
+//! WebAuthn verification core.
