@@ -1,1 +1,20 @@
-//! Continuous-authentication scoring (pure, no I/O).
+//! Continuous-authentication scoring for passkeyd (pure: no I/O, no async, no network).
+//!
+//! * [`keystroke`]: features from raw key events (fixed phrase, free-text statistics).
+//! * [`detectors`] and [`ensemble`]: anomaly detectors (Killourhy & Maxion 2009 and passkeyd's
+//!   own robust ensemble).
+//! * [`eval`]: ROC/EER/DET, the CMU benchmark protocol; [`stream`]: stream evaluation of trust.
+//! * [`confidence`]: the session trust model; [`context`]: context signals; [`explain`]:
+//!   explanations; [`fusion`]: quality-weighted fusion of modalities; [`mouse`]: mouse dynamics.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod confidence;
+pub mod context;
+pub mod detectors;
+pub mod ensemble;
+pub mod eval;
+pub mod explain;
+pub mod keystroke;
+pub mod linalg;
+pub mod stream;

@@ -1,0 +1,281 @@
+//! Continuous trust (in the spirit of Bours' dynamic trust model).
+//!
+//! A session's trust is a number in `[0, 100]`. It starts at the assurance of the sign-in
+//! ceremony, moves with every behavioural sample (a reward when the sample is typical for the
+//! user, a penalty growing with how anomalous it is), moves with context signals, and between
+//! events decays exponentially towards a floor with a configurable half-life. A fresh passkey
+//! ceremony restores it. Every update returns an [`Explanation`].
+
+use crate::context::{ContextConfig, ContextSignal};
+use crate::explain::{Explanation, FeatureContribution, Thresholds};
+use serde::{Deserialize, Serialize};
+
+/// Decision attached to a trust level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Decision {
+    /// trust at or above `allow_threshold`
+    Allow,
+    /// trust below `allow_threshold` but at or above `suspend_threshold`: ask for a passkey
+    StepUpRequired,
+    /// trust below `suspend_threshold`: end the session
+    Suspended,
+}
+
+/// Parameters of the trust model (serde, with defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrustConfig {
+    /// trust at or above which actions are allowed
+    pub allow_threshold: f64,
+    /// trust below which the session is suspended
+    pub suspend_threshold: f64,
+    /// level towards which trust decays with time (decay never raises trust)
+    pub floor: f64,
+    /// half-life of the decay towards the floor, seconds
+    pub half_life_s: f64,
+    /// largest reward for a fully typical sample (normalised anomaly <= 0)
+    pub reward_max: f64,
+    /// penalty for a sample just past the user's typical range (normalised anomaly = 1)
+    pub penalty_base: f64,
+    /// additional penalty per unit of normalised anomaly beyond 1
+    pub penalty_slope: f64,
+    /// largest penalty for one sample
+    pub penalty_max: f64,
+}
+
+impl Default for TrustConfig {
+    fn default() -> Self {
+        TrustConfig {
+            allow_threshold: 60.0,
+            suspend_threshold: 30.0,
+            floor: 50.0,
+            half_life_s: 1800.0,
+            reward_max: 8.0,
+            penalty_base: 6.0,
+            penalty_slope: 12.0,
+            penalty_max: 45.0,
+        }
+    }
+}
+
+impl TrustConfig {
+    /// Decision for a trust level.
+    pub fn decide(&self, trust: f64) -> Decision {
+        if trust >= self.allow_threshold {
+            Decision::Allow
+        } else if trust >= self.suspend_threshold {
+            Decision::StepUpRequired
+        } else {
+            Decision::Suspended
+        }
+    }
+
+    /// Trust change for one behavioural sample of normalised anomaly `a`
+    /// (see [`Calibration::normalise`]): `reward_max * (1 - a)` for `a` in `[0, 1]`
+    /// (full reward below 0), and `-(penalty_base + penalty_slope * (a - 1))` above 1, capped at
+    /// `penalty_max`. `NaN` gives no change.
+    pub fn behaviour_delta(&self, a: f64) -> f64 {
+        if a.is_nan() {
+            0.0
+        } else if a <= 1.0 {
+            self.reward_max * (1.0 - a.max(0.0))
+        } else {
+            -(self.penalty_base + self.penalty_slope * (a - 1.0)).min(self.penalty_max)
+        }
+    }
+
+    fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            allow: self.allow_threshold,
+            suspend: self.suspend_threshold,
+            floor: self.floor,
+            half_life_s: self.half_life_s,
+        }
+    }
+}
+
+/// Per-user calibration of a detector's scores, from scores of the user's own enrolment samples
+/// that the scoring model did not see (cross-validation within the enrolment data).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// median held-out genuine score
+    pub typical: f64,
+    /// high quantile of held-out genuine scores: the edge of the user's typical range
+    pub high: f64,
+}
+
+impl Calibration {
+    /// Calibration from held-out genuine scores: `typical` = median, `high` = the `q` quantile.
+    /// Returns `None` for an empty or non-finite set.
+    pub fn from_scores(scores: &[f64], q: f64) -> Option<Self> {
+        let mut v: Vec<f64> = scores.iter().copied().filter(|s| s.is_finite()).collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let typical = quantile_sorted(&v, 0.5);
+        let high = quantile_sorted(&v, q).max(typical + 1e-9);
+        Some(Calibration { typical, high })
+    }
+
+    /// Normalised anomaly: 0 at the user's median score, 1 at the edge of their typical range.
+    pub fn normalise(&self, score: f64) -> f64 {
+        (score - self.typical) / (self.high - self.typical)
+    }
+}
+
+/// Linear-interpolated quantile of sorted data (R type 7).
+pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let h = (v.len() - 1) as f64 * q.clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(v.len() - 1);
+    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+}
+
+/// A behavioural observation ready for the trust model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BehaviourSample {
+    /// modality label, e.g. `"keystroke"`, `"mouse"`, `"fused"`
+    pub modality: String,
+    /// raw detector score
+    pub score: f64,
+    /// normalised anomaly (see [`Calibration::normalise`])
+    pub anomaly: f64,
+    /// per-feature contributions (name, term), any order; the explanation keeps the largest
+    pub features: Vec<FeatureContribution>,
+}
+
+/// The trust state of one session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrustState {
+    /// current trust in `[0, 100]`
+    pub trust: f64,
+    /// time of the last update, seconds (caller's clock)
+    pub last_s: f64,
+}
+
+/// How many features an explanation lists.
+pub const TOP_FEATURES: usize = 5;
+
+impl TrustState {
+    /// A new session at the sign-in ceremony's assurance (clamped to `[0, 100]`).
+    pub fn new(assurance: f64, now_s: f64) -> Self {
+        TrustState {
+            trust: clamp(assurance),
+            last_s: now_s,
+        }
+    }
+
+    /// Trust after decaying from `last_s` to `now_s` (without changing the state).
+    pub fn decayed(&self, cfg: &TrustConfig, now_s: f64) -> f64 {
+        let dt = (now_s - self.last_s).max(0.0);
+        if self.trust <= cfg.floor || cfg.half_life_s <= 0.0 || !dt.is_finite() {
+            return self.trust;
+        }
+        cfg.floor + (self.trust - cfg.floor) * 0.5f64.powf(dt / cfg.half_life_s)
+    }
+
+    fn step(
+        &mut self,
+        cfg: &TrustConfig,
+        now_s: f64,
+        delta: f64,
+        event: String,
+        reasons: Vec<String>,
+        features: Vec<FeatureContribution>,
+    ) -> Explanation {
+        let before = self.trust;
+        let decayed = self.decayed(cfg, now_s);
+        let after = clamp(decayed + delta);
+        self.trust = after;
+        if now_s > self.last_s {
+            self.last_s = now_s;
+        }
+        let mut top = features;
+        top.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
+        top.truncate(TOP_FEATURES);
+        Explanation {
+            event,
+            trust_before: before,
+            decay_applied: before - decayed,
+            delta,
+            trust_after: after,
+            thresholds: cfg.thresholds(),
+            decision: cfg.decide(after),
+            reasons,
+            top_features: top,
+        }
+    }
+
+    /// Apply decay only (e.g. on a request with no new sample).
+    pub fn tick(&mut self, cfg: &TrustConfig, now_s: f64) -> Explanation {
+        self.step(cfg, now_s, 0.0, "tick".into(), vec![], vec![])
+    }
+
+    /// Apply one behavioural sample.
+    pub fn observe(
+        &mut self,
+        cfg: &TrustConfig,
+        now_s: f64,
+        sample: &BehaviourSample,
+    ) -> Explanation {
+        let delta = cfg.behaviour_delta(sample.anomaly);
+        let reason = if delta >= 0.0 {
+            "behaviour_typical"
+        } else {
+            "behaviour_anomalous"
+        };
+        self.step(
+            cfg,
+            now_s,
+            delta,
+            format!("{} anomaly {:.2}", sample.modality, sample.anomaly),
+            vec![reason.to_string()],
+            sample.features.clone(),
+        )
+    }
+
+    /// Apply context signals (penalties from [`ContextConfig`]).
+    pub fn context(
+        &mut self,
+        cfg: &TrustConfig,
+        ctx: &ContextConfig,
+        now_s: f64,
+        signals: &[ContextSignal],
+    ) -> Explanation {
+        let mut delta = 0.0;
+        let mut reasons = Vec::new();
+        let mut feats = Vec::new();
+        for s in signals {
+            let w = ctx.penalty(s);
+            delta -= w;
+            reasons.push(s.code().to_string());
+            feats.push(FeatureContribution {
+                name: s.code().to_string(),
+                value: -w,
+            });
+        }
+        self.step(cfg, now_s, delta, "context".into(), reasons, feats)
+    }
+
+    /// A fresh passkey ceremony: trust is restored to that ceremony's assurance.
+    pub fn restore(&mut self, cfg: &TrustConfig, now_s: f64, assurance: f64) -> Explanation {
+        let decayed = self.decayed(cfg, now_s);
+        let delta = clamp(assurance) - decayed;
+        self.step(
+            cfg,
+            now_s,
+            delta,
+            "passkey_ceremony".into(),
+            vec!["step_up_ok".into()],
+            vec![],
+        )
+    }
+}
+
+fn clamp(x: f64) -> f64 {
+    if x.is_nan() { 0.0 } else { x.clamp(0.0, 100.0) }
+}

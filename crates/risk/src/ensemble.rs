@@ -1,0 +1,195 @@
+//! passkeyd's own genuine-only keystroke detector.
+//!
+//! Trained only on the user's own enrolment vectors:
+//!
+//! 1. **Robust scaling**: each feature is centred on its median and divided by its median
+//!    absolute deviation (times 1.4826), floored at a fraction of the typical spread so a
+//!    near-constant feature cannot dominate.
+//! 2. Two clipped city-block distances in that space: to the robust centre, and the mean of the
+//!    distances to the `k` nearest enrolment vectors. Each per-feature term is clipped at `clip`
+//!    so one slipped key cannot dominate.
+//! 3. **Self-normalisation and ensembling**: each distance is turned into a z-like value with the
+//!    median and MAD of the same distance over the enrolment vectors (leave-one-out for the
+//!    neighbour distance), and the two are averaged.
+//!
+//! Hyperparameters are fixed a priori in [`EnsembleParams::default`] (see docs/continuous-auth.md).
+
+use crate::detectors::TrainError;
+use serde::{Deserialize, Serialize};
+
+/// Hyperparameters of [`RobustEnsemble`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleParams {
+    /// neighbours averaged in the nearest-neighbour term
+    pub k: usize,
+    /// per-feature clip of scaled absolute deviations
+    pub clip: f64,
+    /// only the last `recent` enrolment vectors serve as neighbours (0 = all)
+    pub recent: usize,
+    /// weight of the neighbour term (the centre term gets `1 - w`)
+    pub nn_weight: f64,
+}
+
+impl Default for EnsembleParams {
+    fn default() -> Self {
+        EnsembleParams {
+            k: 3,
+            clip: 3.0,
+            recent: 0,
+            nn_weight: 0.5,
+        }
+    }
+}
+
+/// Trained state of passkeyd's robust ensemble detector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RobustEnsemble {
+    /// per-feature median
+    pub center: Vec<f64>,
+    /// per-feature robust scale
+    pub scale: Vec<f64>,
+    /// scaled reference vectors used for the neighbour term
+    pub refs: Vec<Vec<f64>>,
+    /// hyperparameters
+    pub params: EnsembleParams,
+    /// (median, MAD) of the centre term over the enrolment vectors
+    pub norm_center: (f64, f64),
+    /// (median, MAD) of the leave-one-out neighbour term over the enrolment vectors
+    pub norm_nn: (f64, f64),
+}
+
+/// Median of a slice (NaN when empty).
+pub fn median(xs: &[f64]) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// (median, median absolute deviation) of a slice; MAD floored at 1e-9.
+pub fn median_mad(xs: &[f64]) -> (f64, f64) {
+    let m = median(xs);
+    let dev: Vec<f64> = xs.iter().map(|x| (x - m).abs()).collect();
+    (m, median(&dev).max(1e-9))
+}
+
+impl RobustEnsemble {
+    /// Train on the user's enrolment vectors (oldest first).
+    pub fn train(train: &[Vec<f64>], params: &EnsembleParams) -> Result<Self, TrainError> {
+        if train.len() < 3 {
+            return Err(TrainError::TooFewSamples);
+        }
+        let d = train[0].len();
+        if d == 0
+            || train
+                .iter()
+                .any(|r| r.len() != d || r.iter().any(|x| !x.is_finite()))
+        {
+            return Err(TrainError::BadShape);
+        }
+        let mut center = vec![0.0; d];
+        let mut scale = vec![0.0; d];
+        let mut col = vec![0.0; train.len()];
+        for j in 0..d {
+            for (c, r) in col.iter_mut().zip(train) {
+                *c = r[j];
+            }
+            let (m, mad) = median_mad(&col);
+            center[j] = m;
+            scale[j] = 1.4826 * mad;
+        }
+        let floor = 0.2 * median(&scale);
+        scale.iter_mut().for_each(|s| *s = s.max(floor).max(1e-6));
+        let start = if params.recent == 0 || params.recent >= train.len() {
+            0
+        } else {
+            train.len() - params.recent
+        };
+        let scaled: Vec<Vec<f64>> = train
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .zip(&center)
+                    .zip(&scale)
+                    .map(|((x, c), s)| (x - c) / s)
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<Vec<f64>> = scaled[start..].to_vec();
+        let mut e = RobustEnsemble {
+            center,
+            scale,
+            refs,
+            params: params.clone(),
+            norm_center: (0.0, 1.0),
+            norm_nn: (0.0, 1.0),
+        };
+        let cterms: Vec<f64> = scaled.iter().map(|z| e.center_term(z)).collect();
+        let nterms: Vec<f64> = (0..e.refs.len())
+            .map(|i| e.nn_term(&e.refs[i], Some(i)))
+            .collect();
+        e.norm_center = median_mad(&cterms);
+        e.norm_nn = median_mad(&nterms);
+        Ok(e)
+    }
+
+    fn scaled(&self, x: &[f64]) -> Vec<f64> {
+        x.iter()
+            .zip(&self.center)
+            .zip(&self.scale)
+            .map(|((x, c), s)| (x - c) / s)
+            .collect()
+    }
+
+    fn center_term(&self, z: &[f64]) -> f64 {
+        let c = self.params.clip;
+        z.iter().map(|v| v.abs().min(c)).sum()
+    }
+
+    fn nn_term(&self, z: &[f64], skip: Option<usize>) -> f64 {
+        let c = self.params.clip;
+        let k = self.params.k.max(1);
+        let mut best: Vec<f64> = Vec::with_capacity(k + 1);
+        for (i, r) in self.refs.iter().enumerate() {
+            if Some(i) == skip {
+                continue;
+            }
+            let mut d = 0.0;
+            for (a, b) in z.iter().zip(r) {
+                d += (a - b).abs().min(c);
+            }
+            if best.len() < k || d < best[best.len() - 1] {
+                let pos = best.partition_point(|v| *v <= d);
+                best.insert(pos, d);
+                best.truncate(k);
+            }
+        }
+        if best.is_empty() {
+            0.0
+        } else {
+            best.iter().sum::<f64>() / best.len() as f64
+        }
+    }
+
+    /// Anomaly score (a robust z-like value: around 0 for typical samples).
+    pub fn score(&self, x: &[f64]) -> f64 {
+        let z = self.scaled(x);
+        let w = self.params.nn_weight;
+        let a = (self.center_term(&z) - self.norm_center.0) / self.norm_center.1;
+        let b = (self.nn_term(&z, None) - self.norm_nn.0) / self.norm_nn.1;
+        (1.0 - w) * a + w * b
+    }
+
+    /// Per-feature clipped scaled deviations from the robust centre (the centre term's summands).
+    pub fn contributions(&self, x: &[f64]) -> Vec<f64> {
+        let c = self.params.clip;
+        self.scaled(x).iter().map(|v| v.abs().min(c)).collect()
+    }
+}
