@@ -33,12 +33,12 @@ pub struct TrustConfig {
     pub floor: f64,
     /// half-life of the decay towards the floor, seconds
     pub half_life_s: f64,
-    /// largest reward for a fully typical sample (normalised anomaly <= 0)
+    /// normalised anomaly at which a sample neither raises nor lowers trust
+    pub neutral: f64,
+    /// trust change per unit of normalised anomaly away from `neutral`
+    pub slope: f64,
+    /// largest reward for one sample
     pub reward_max: f64,
-    /// penalty for a sample just past the user's typical range (normalised anomaly = 1)
-    pub penalty_base: f64,
-    /// additional penalty per unit of normalised anomaly beyond 1
-    pub penalty_slope: f64,
     /// largest penalty for one sample
     pub penalty_max: f64,
 }
@@ -50,9 +50,9 @@ impl Default for TrustConfig {
             suspend_threshold: 30.0,
             floor: 50.0,
             half_life_s: 1800.0,
-            reward_max: 8.0,
-            penalty_base: 6.0,
-            penalty_slope: 12.0,
+            neutral: 0.5,
+            slope: 20.0,
+            reward_max: 10.0,
             penalty_max: 45.0,
         }
     }
@@ -71,16 +71,14 @@ impl TrustConfig {
     }
 
     /// Trust change for one behavioural sample of normalised anomaly `a`
-    /// (see [`Calibration::normalise`]): `reward_max * (1 - a)` for `a` in `[0, 1]`
-    /// (full reward below 0), and `-(penalty_base + penalty_slope * (a - 1))` above 1, capped at
-    /// `penalty_max`. `NaN` gives no change.
+    /// (see [`Calibration::normalise`]): `slope * (neutral - a)`, limited to
+    /// `[-penalty_max, reward_max]`. A typical sample earns trust back, an anomalous one costs
+    /// trust in proportion to how far it lies beyond the neutral point. `NaN` gives no change.
     pub fn behaviour_delta(&self, a: f64) -> f64 {
         if a.is_nan() {
             0.0
-        } else if a <= 1.0 {
-            self.reward_max * (1.0 - a.max(0.0))
         } else {
-            -(self.penalty_base + self.penalty_slope * (a - 1.0)).min(self.penalty_max)
+            (self.slope * (self.neutral - a)).clamp(-self.penalty_max.abs(), self.reward_max.abs())
         }
     }
 

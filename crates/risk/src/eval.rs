@@ -202,6 +202,9 @@ pub struct CmuSplit {
     pub impostor_test: Vec<(String, Vec<Vec<f64>>)>,
     /// every other subject's whole session 1 (50 vectors each, in order): impostor streams
     pub impostor_stream: Vec<(String, Vec<Vec<f64>>)>,
+    /// every other subject's whole session 2 (50 vectors each, in order): impostor streams for
+    /// tuning the trust model (disjoint from the session-1 test streams)
+    pub impostor_dev: Vec<(String, Vec<Vec<f64>>)>,
 }
 
 impl CmuData {
@@ -246,6 +249,21 @@ impl CmuData {
                             orows
                                 .iter()
                                 .filter(|r| r.session == 1)
+                                .map(|r| r.features.clone())
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+                impostor_dev: self
+                    .subjects
+                    .iter()
+                    .filter(|(o, _)| o != s)
+                    .map(|(o, orows)| {
+                        (
+                            o.clone(),
+                            orows
+                                .iter()
+                                .filter(|r| r.session == 2)
                                 .map(|r| r.features.clone())
                                 .collect(),
                         )

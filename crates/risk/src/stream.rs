@@ -94,24 +94,18 @@ pub fn cv_calibration(
     Calibration::from_scores(&held, q).ok_or(TrainError::BadShape)
 }
 
-/// Run one stream; returns the number of actions until the first non-`Allow` decision
-/// (1-based), or `None` if the stream ends without one.
-pub fn run_stream(
-    model: &Model,
-    cal: &Calibration,
-    cfg: &StreamConfig,
-    stream: &[Vec<f64>],
-) -> Option<usize> {
-    let mut st = TrustState::new(cfg.start, 0.0);
-    for (i, x) in stream.iter().enumerate() {
-        let score = model.score(x);
+/// Simulate one stream of normalised anomalies; returns the number of actions until the first
+/// non-`Allow` decision (1-based), or `None` if the stream ends without one.
+pub fn simulate(trust: &TrustConfig, start: f64, seconds_between: f64, anomalies: &[f64]) -> Option<usize> {
+    let mut st = TrustState::new(start, 0.0);
+    for (i, &a) in anomalies.iter().enumerate() {
         let sample = BehaviourSample {
             modality: "keystroke".into(),
-            score,
-            anomaly: cal.normalise(score),
+            score: a,
+            anomaly: a,
             features: Vec::new(),
         };
-        let e = st.observe(&cfg.trust, (i + 1) as f64 * cfg.seconds_between, &sample);
+        let e = st.observe(trust, (i + 1) as f64 * seconds_between, &sample);
         if e.decision != Decision::Allow {
             return Some(i + 1);
         }
@@ -119,46 +113,88 @@ pub fn run_stream(
     None
 }
 
-/// Evaluate genuine and impostor streams for every subject.
-pub fn evaluate_streams(
+/// Normalised anomaly sequences for one subject.
+#[derive(Debug, Clone)]
+pub struct SubjectStreams {
+    /// genuine stream (test repetitions, or held-out training scores for tuning)
+    pub genuine: Vec<f64>,
+    /// impostor streams
+    pub impostors: Vec<Vec<f64>>,
+}
+
+/// Test streams (genuine sessions 5-8, impostors' session 1) and tuning streams (held-out
+/// cross-validation scores of the training repetitions, impostors' session 2) of each subject.
+pub fn build_streams(
     splits: &[CmuSplit],
     cfg: &StreamConfig,
-) -> Result<StreamResult, TrainError> {
+) -> Result<(Vec<SubjectStreams>, Vec<SubjectStreams>), TrainError> {
+    let mut test = Vec::with_capacity(splits.len());
+    let mut dev = Vec::with_capacity(splits.len());
+    for s in splits {
+        let model: Model = cfg.detector.train(&s.train)?;
+        let all_held = cv_scores(cfg.detector, &s.train, cfg.folds)?;
+        // the user after enrolment is practised: calibrate and tune on the held-out scores of the
+        // enrolment repetitions after the first session (the first quarter)
+        let held = &all_held[all_held.len() / 4..];
+        let cal = Calibration::from_scores(held, cfg.quantile).ok_or(TrainError::BadShape)?;
+        let norm = |v: &[Vec<f64>]| v.iter().map(|x| cal.normalise(model.score(x))).collect();
+        test.push(SubjectStreams {
+            genuine: norm(&s.genuine_test),
+            impostors: s.impostor_stream.iter().map(|(_, v)| norm(v)).collect(),
+        });
+        dev.push(SubjectStreams {
+            genuine: held.iter().map(|&h| cal.normalise(h)).collect(),
+            impostors: s.impostor_dev.iter().map(|(_, v)| norm(v)).collect(),
+        });
+    }
+    Ok((test, dev))
+}
+
+/// Held-out scores from a contiguous k-fold cross-validation within the training vectors.
+pub fn cv_scores(kind: DetectorKind, train: &[Vec<f64>], folds: usize) -> Result<Vec<f64>, TrainError> {
+    let n = train.len();
+    let k = folds.clamp(2, n.max(2));
+    let mut held = Vec::with_capacity(n);
+    for f in 0..k {
+        let (lo, hi) = (f * n / k, (f + 1) * n / k);
+        let fit: Vec<Vec<f64>> = train[..lo].iter().chain(train[hi..].iter()).cloned().collect();
+        let m = kind.train(&fit)?;
+        held.extend(train[lo..hi].iter().map(|x| m.score(x)));
+    }
+    Ok(held)
+}
+
+/// Stream statistics of a trust configuration over prepared streams.
+pub fn stream_stats(trust: &TrustConfig, cfg: &StreamConfig, streams: &[SubjectStreams]) -> StreamResult {
     let mut g_actions = Vec::new();
     let mut g_ok = 0usize;
     let mut i_actions = Vec::new();
     let (mut c5, mut c10, mut never, mut max_run) = (0usize, 0usize, 0usize, 0usize);
-    for s in splits {
-        let model = cfg.detector.train(&s.train)?;
-        let cal = cv_calibration(cfg.detector, &s.train, cfg.folds, cfg.quantile)?;
-        match run_stream(&model, &cal, cfg, &s.genuine_test) {
+    for s in streams {
+        match simulate(trust, cfg.start, cfg.seconds_between, &s.genuine) {
             Some(n) => g_actions.push(n as f64),
             None => {
                 g_ok += 1;
-                g_actions.push(s.genuine_test.len() as f64);
+                g_actions.push(s.genuine.len() as f64);
             }
         }
-        for (_, stream) in &s.impostor_stream {
-            let n = match run_stream(&model, &cal, cfg, stream) {
+        for stream in &s.impostors {
+            let n = match simulate(trust, cfg.start, cfg.seconds_between, stream) {
                 Some(n) => n,
                 None => {
                     never += 1;
                     stream.len()
                 }
             };
-            if n <= 5 {
-                c5 += 1;
-            }
-            if n <= 10 {
-                c10 += 1;
-            }
+            c5 += usize::from(n <= 5);
+            c10 += usize::from(n <= 10);
             max_run = max_run.max(n);
             i_actions.push(n as f64);
         }
     }
     let gi = g_actions.len().max(1) as f64;
     let ii = i_actions.len().max(1) as f64;
-    Ok(StreamResult {
+    StreamResult {
         genuine_streams: g_actions.len(),
         impostor_streams: i_actions.len(),
         anga: g_actions.iter().sum::<f64>() / gi,
@@ -168,5 +204,53 @@ pub fn evaluate_streams(
         impostor_caught_within_10: c10 as f64 / ii,
         impostor_never_caught: never,
         impostor_max_actions: max_run,
-    })
+    }
+}
+
+/// Grid of trust parameters searched on the tuning streams.
+pub const TUNING_GRID: (&[f64], &[f64], &[f64]) =
+    (&[0.25, 0.5, 0.75, 1.0, 1.5], &[10.0, 15.0, 20.0, 30.0, 40.0, 60.0], &[5.0, 10.0, 20.0]);
+
+/// Choose `neutral`, `slope` and `reward_max` on the tuning streams only: among the grid points
+/// whose tuning genuine streams stay uninterrupted at least `min_genuine` of the time, the one
+/// with the lowest tuning ANIA (ties: more impostors caught within 10). Falls back to the base
+/// configuration when no grid point qualifies.
+pub fn tune_trust(base: &TrustConfig, cfg: &StreamConfig, dev: &[SubjectStreams], min_genuine: f64) -> TrustConfig {
+    let mut best: Option<(f64, f64, TrustConfig)> = None;
+    for &neutral in TUNING_GRID.0 {
+        for &slope in TUNING_GRID.1 {
+            for &reward_max in TUNING_GRID.2 {
+                let t = TrustConfig { neutral, slope, reward_max, ..base.clone() };
+                let r = stream_stats(&t, cfg, dev);
+                if r.genuine_never_interrupted + 1e-12 < min_genuine {
+                    continue;
+                }
+                let better = match &best {
+                    None => true,
+                    Some((ania, c10, _)) => {
+                        r.ania < *ania - 1e-12 || (r.ania <= *ania + 1e-12 && r.impostor_caught_within_10 > *c10)
+                    }
+                };
+                if better {
+                    best = Some((r.ania, r.impostor_caught_within_10, t));
+                }
+            }
+        }
+    }
+    best.map_or_else(|| base.clone(), |b| b.2)
+}
+
+/// Full stream evaluation: build streams, tune the trust parameters on the tuning streams
+/// (training data only), then report on the test streams. Returns the tuned configuration, the
+/// tuning-set statistics and the test statistics.
+pub fn evaluate_streams(
+    splits: &[CmuSplit],
+    cfg: &StreamConfig,
+    min_genuine: f64,
+) -> Result<(TrustConfig, StreamResult, StreamResult), TrainError> {
+    let (test, dev) = build_streams(splits, cfg)?;
+    let tuned = tune_trust(&cfg.trust, cfg, &dev, min_genuine);
+    let dev_stats = stream_stats(&tuned, cfg, &dev);
+    let test_stats = stream_stats(&tuned, cfg, &test);
+    Ok((tuned, dev_stats, test_stats))
 }
