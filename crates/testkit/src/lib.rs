@@ -26,8 +26,8 @@ pub mod pki;
 mod rsa_legacy;
 
 pub use authenticator::{
-    AssertParams, Assertion, AttestationKind, RegisterParams, Registration, SoftAuthenticator,
-    Tamper,
+    AssertParams, Assertion, AttestationKind, FLAG_AT, FLAG_BE, FLAG_BS, FLAG_ED, FLAG_UP, FLAG_UV,
+    RegisterParams, Registration, SoftAuthenticator, Tamper,
 };
 pub use cose::Alg;
 pub use jwt::{sign_jwt_es256, sign_jwt_rs256};
@@ -61,3 +61,6 @@ pub fn random_bytes(len: usize) -> Vec<u8> {
     aws_lc_rs::rand::fill(&mut v).expect("system RNG failed");
     v
 }
+
+#[cfg(test)]
+mod tests;
