@@ -120,16 +120,27 @@ fn main() {
     if which == "stream" {
         let cfg = passkeyd_risk::stream::StreamConfig::default();
         let t = std::time::Instant::now();
-        let (tuned, dev, test) = passkeyd_risk::stream::evaluate_streams(&splits, &cfg, 0.97).unwrap();
+        let (tuned, dev, test) =
+            passkeyd_risk::stream::evaluate_streams(&splits, &cfg, 0.97).unwrap();
         println!("{tuned:?}\ndev {dev:?}\ntest {test:?}\n{:?}", t.elapsed());
     }
     if which == "dist" {
         use passkeyd_risk::detectors::DetectorKind;
-        let mut g = vec![]; let mut im = vec![]; let mut stream_med = vec![];
+        let mut g = vec![];
+        let mut im = vec![];
+        let mut stream_med = vec![];
         for sp in &splits {
             let m = DetectorKind::RobustEnsemble.train(&sp.train).unwrap();
-            let cal = passkeyd_risk::stream::cv_calibration(DetectorKind::RobustEnsemble, &sp.train, 5, 0.95).unwrap();
-            for x in &sp.genuine_test { g.push(cal.normalise(m.score(x))); }
+            let cal = passkeyd_risk::stream::cv_calibration(
+                DetectorKind::RobustEnsemble,
+                &sp.train,
+                5,
+                0.95,
+            )
+            .unwrap();
+            for x in &sp.genuine_test {
+                g.push(cal.normalise(m.score(x)));
+            }
             for (_, st) in &sp.impostor_stream {
                 let mut v: Vec<f64> = st.iter().map(|x| cal.normalise(m.score(x))).collect();
                 im.extend(v.iter().copied());
@@ -137,9 +148,20 @@ fn main() {
                 stream_med.push(v[25]);
             }
         }
-        let q = |v: &mut Vec<f64>, p: f64| { v.sort_by(f64::total_cmp); v[((v.len()-1) as f64 * p) as usize] };
-        for p in [0.5, 0.8, 0.9, 0.95, 0.99] { println!("gen q{p}: {:.2}", q(&mut g, p)); }
-        for p in [0.01, 0.05, 0.1, 0.2, 0.5] { println!("imp q{p}: {:.2}  stream-median q{p}: {:.2}", q(&mut im, p), q(&mut stream_med, p)); }
+        let q = |v: &mut Vec<f64>, p: f64| {
+            v.sort_by(f64::total_cmp);
+            v[((v.len() - 1) as f64 * p) as usize]
+        };
+        for p in [0.5, 0.8, 0.9, 0.95, 0.99] {
+            println!("gen q{p}: {:.2}", q(&mut g, p));
+        }
+        for p in [0.01, 0.05, 0.1, 0.2, 0.5] {
+            println!(
+                "imp q{p}: {:.2}  stream-median q{p}: {:.2}",
+                q(&mut im, p),
+                q(&mut stream_med, p)
+            );
+        }
     }
     if which == "ens" {
         for (k, clip, recent, w) in [

@@ -96,7 +96,12 @@ pub fn cv_calibration(
 
 /// Simulate one stream of normalised anomalies; returns the number of actions until the first
 /// non-`Allow` decision (1-based), or `None` if the stream ends without one.
-pub fn simulate(trust: &TrustConfig, start: f64, seconds_between: f64, anomalies: &[f64]) -> Option<usize> {
+pub fn simulate(
+    trust: &TrustConfig,
+    start: f64,
+    seconds_between: f64,
+    anomalies: &[f64],
+) -> Option<usize> {
     let mut st = TrustState::new(start, 0.0);
     for (i, &a) in anomalies.iter().enumerate() {
         let sample = BehaviourSample {
@@ -151,13 +156,21 @@ pub fn build_streams(
 }
 
 /// Held-out scores from a contiguous k-fold cross-validation within the training vectors.
-pub fn cv_scores(kind: DetectorKind, train: &[Vec<f64>], folds: usize) -> Result<Vec<f64>, TrainError> {
+pub fn cv_scores(
+    kind: DetectorKind,
+    train: &[Vec<f64>],
+    folds: usize,
+) -> Result<Vec<f64>, TrainError> {
     let n = train.len();
     let k = folds.clamp(2, n.max(2));
     let mut held = Vec::with_capacity(n);
     for f in 0..k {
         let (lo, hi) = (f * n / k, (f + 1) * n / k);
-        let fit: Vec<Vec<f64>> = train[..lo].iter().chain(train[hi..].iter()).cloned().collect();
+        let fit: Vec<Vec<f64>> = train[..lo]
+            .iter()
+            .chain(train[hi..].iter())
+            .cloned()
+            .collect();
         let m = kind.train(&fit)?;
         held.extend(train[lo..hi].iter().map(|x| m.score(x)));
     }
@@ -165,7 +178,11 @@ pub fn cv_scores(kind: DetectorKind, train: &[Vec<f64>], folds: usize) -> Result
 }
 
 /// Stream statistics of a trust configuration over prepared streams.
-pub fn stream_stats(trust: &TrustConfig, cfg: &StreamConfig, streams: &[SubjectStreams]) -> StreamResult {
+pub fn stream_stats(
+    trust: &TrustConfig,
+    cfg: &StreamConfig,
+    streams: &[SubjectStreams],
+) -> StreamResult {
     let mut g_actions = Vec::new();
     let mut g_ok = 0usize;
     let mut i_actions = Vec::new();
@@ -208,19 +225,32 @@ pub fn stream_stats(trust: &TrustConfig, cfg: &StreamConfig, streams: &[SubjectS
 }
 
 /// Grid of trust parameters searched on the tuning streams.
-pub const TUNING_GRID: (&[f64], &[f64], &[f64]) =
-    (&[0.25, 0.5, 0.75, 1.0, 1.5], &[10.0, 15.0, 20.0, 30.0, 40.0, 60.0], &[5.0, 10.0, 20.0]);
+pub const TUNING_GRID: (&[f64], &[f64], &[f64]) = (
+    &[0.25, 0.5, 0.75, 1.0, 1.5],
+    &[10.0, 15.0, 20.0, 30.0, 40.0, 60.0],
+    &[5.0, 10.0, 20.0],
+);
 
 /// Choose `neutral`, `slope` and `reward_max` on the tuning streams only: among the grid points
 /// whose tuning genuine streams stay uninterrupted at least `min_genuine` of the time, the one
 /// with the lowest tuning ANIA (ties: more impostors caught within 10). Falls back to the base
 /// configuration when no grid point qualifies.
-pub fn tune_trust(base: &TrustConfig, cfg: &StreamConfig, dev: &[SubjectStreams], min_genuine: f64) -> TrustConfig {
+pub fn tune_trust(
+    base: &TrustConfig,
+    cfg: &StreamConfig,
+    dev: &[SubjectStreams],
+    min_genuine: f64,
+) -> TrustConfig {
     let mut best: Option<(f64, f64, TrustConfig)> = None;
     for &neutral in TUNING_GRID.0 {
         for &slope in TUNING_GRID.1 {
             for &reward_max in TUNING_GRID.2 {
-                let t = TrustConfig { neutral, slope, reward_max, ..base.clone() };
+                let t = TrustConfig {
+                    neutral,
+                    slope,
+                    reward_max,
+                    ..base.clone()
+                };
                 let r = stream_stats(&t, cfg, dev);
                 if r.genuine_never_interrupted + 1e-12 < min_genuine {
                     continue;
@@ -228,7 +258,8 @@ pub fn tune_trust(base: &TrustConfig, cfg: &StreamConfig, dev: &[SubjectStreams]
                 let better = match &best {
                     None => true,
                     Some((ania, c10, _)) => {
-                        r.ania < *ania - 1e-12 || (r.ania <= *ania + 1e-12 && r.impostor_caught_within_10 > *c10)
+                        r.ania < *ania - 1e-12
+                            || (r.ania <= *ania + 1e-12 && r.impostor_caught_within_10 > *c10)
                     }
                 };
                 if better {
