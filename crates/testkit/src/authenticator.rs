@@ -253,6 +253,7 @@ pub struct Assertion {
 /// process); the `COSE_Key` is cached, so each assertion costs one signature.
 pub struct SoftAuthenticator {
     alg: Alg,
+    cose_alg: i64,
     key: KeyMaterial,
     cose_key: Vec<u8>,
     credential_id: Vec<u8>,
@@ -280,8 +281,18 @@ impl SoftAuthenticator {
     /// AAGUID and 16-byte user handle, counter 0 incremented by 1 per assertion, BE and BS
     /// unset, attachment `"platform"`.
     pub fn new(alg: Alg) -> Self {
-        let key = KeyMaterial::generate(alg);
-        let cose_key = key.cose_key(alg);
+        Self::with_key(alg, KeyMaterial::generate(alg))
+    }
+
+    /// Like [`SoftAuthenticator::new`] but with a given PKCS#8 private key (as written by
+    /// [`SoftAuthenticator::private_key_pkcs8`]), for reproducible fixtures. Ed448 keys use the
+    /// RFC 8410 encoding; RSA keys may be of any size aws-lc-rs accepts.
+    pub fn from_pkcs8(alg: Alg, pkcs8: &[u8]) -> Result<Self, String> {
+        Ok(Self::with_key(alg, KeyMaterial::from_pkcs8(alg, pkcs8)?))
+    }
+
+    fn with_key(alg: Alg, key: KeyMaterial) -> Self {
+        let cose_key = key.cose_key(alg, alg.cose_id());
         let mut len = [0u8; 1];
         aws_lc_rs::rand::fill(&mut len).expect("system RNG failed");
         let id_len = 16 + usize::from(len[0] % 17);
@@ -289,6 +300,7 @@ impl SoftAuthenticator {
         aws_lc_rs::rand::fill(&mut aaguid).expect("system RNG failed");
         SoftAuthenticator {
             alg,
+            cose_alg: alg.cose_id(),
             key,
             cose_key,
             credential_id: random_bytes(id_len),
@@ -300,6 +312,16 @@ impl SoftAuthenticator {
             backup_state: false,
             attachment: Some("platform".to_owned()),
         }
+    }
+
+    /// Overrides the COSE algorithm identifier written into the `COSE_Key` (label 3),
+    /// `publicKeyAlgorithm` and packed self attestation's `alg`, without changing how
+    /// signatures are made. Use it for fully-specified identifiers (Ed25519 -19, Ed448 -53,
+    /// ESP256 -9, ...) or for deliberately mismatched ones.
+    pub fn with_cose_alg(mut self, cose_alg: i64) -> Self {
+        self.cose_alg = cose_alg;
+        self.cose_key = self.key.cose_key(self.alg, cose_alg);
+        self
     }
 
     /// Sets the credential id.
@@ -348,6 +370,17 @@ impl SoftAuthenticator {
     /// The credential's algorithm.
     pub fn alg(&self) -> Alg {
         self.alg
+    }
+
+    /// The COSE algorithm identifier the credential advertises (see
+    /// [`SoftAuthenticator::with_cose_alg`]).
+    pub fn cose_alg(&self) -> i64 {
+        self.cose_alg
+    }
+
+    /// The private key as PKCS#8 DER (see [`SoftAuthenticator::from_pkcs8`]).
+    pub fn private_key_pkcs8(&self) -> Vec<u8> {
+        self.key.to_pkcs8()
     }
 
     /// The credential id.
@@ -436,7 +469,7 @@ impl SoftAuthenticator {
         response.insert("attestationObject".into(), b64url(&att_obj).into());
         response.insert("authenticatorData".into(), b64url(&auth_data).into());
         response.insert("publicKey".into(), b64url(&self.key.spki_der()).into());
-        response.insert("publicKeyAlgorithm".into(), self.alg.cose_id().into());
+        response.insert("publicKeyAlgorithm".into(), self.cose_alg.into());
         response.insert("transports".into(), json!(p.transports));
         let json = self.credential_json(id, response, &p.client_extension_results);
         Registration {
@@ -570,7 +603,7 @@ impl SoftAuthenticator {
                 maybe_flip(&mut sig);
                 cbor::map(out, 2);
                 cbor::text(out, "alg");
-                cbor::int(out, self.alg.cose_id());
+                cbor::int(out, self.cose_alg);
                 cbor::text(out, "sig");
                 cbor::bytes(out, &sig);
             }

@@ -3,7 +3,7 @@
 //!
 //! Every `COSE_Key` is emitted in CTAP2 canonical order: `1 (kty)`, `3 (alg)`, `-1`, `-2`, `-3`.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
@@ -162,19 +162,47 @@ impl std::fmt::Display for Alg {
     }
 }
 
-/// The process-wide 2048-bit RSA key (RSA key generation is slow, so all RSA credentials share
-/// it; they still get distinct credential ids).
-pub fn shared_rsa_key() -> &'static RsaKeyPair {
-    static KEY: OnceLock<RsaKeyPair> = OnceLock::new();
-    KEY.get_or_init(|| RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA-2048 generation"))
+/// An RSA key pair plus, lazily, the raw parameters the SHA-1 signer needs.
+pub(crate) struct RsaKey {
+    pub(crate) pair: RsaKeyPair,
+    pub(crate) legacy: OnceLock<crate::rsa_legacy::RawRsa>,
 }
+
+impl RsaKey {
+    fn new(pair: RsaKeyPair) -> Arc<Self> {
+        Arc::new(RsaKey {
+            pair,
+            legacy: OnceLock::new(),
+        })
+    }
+}
+
+fn shared_rsa() -> &'static Arc<RsaKey> {
+    static KEY: OnceLock<Arc<RsaKey>> = OnceLock::new();
+    KEY.get_or_init(|| {
+        RsaKey::new(RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA-2048 generation"))
+    })
+}
+
+/// The process-wide 2048-bit RSA key (RSA key generation is slow, so all RSA credentials
+/// created with [`crate::SoftAuthenticator::new`] share it; they still get distinct credential
+/// ids).
+pub fn shared_rsa_key() -> &'static RsaKeyPair {
+    &shared_rsa().pair
+}
+
+/// `SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.113 }, OCTET STRING { OCTET STRING (57) } }`
+/// up to the 57 secret bytes (RFC 8410 §7).
+const ED448_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x47, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x71, 0x04, 0x3b, 0x04, 0x39,
+];
 
 /// Private key material of one credential.
 pub(crate) enum KeyMaterial {
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
     Ed448(Box<ed448_goldilocks::SigningKey>),
-    Rsa(&'static RsaKeyPair),
+    Rsa(Arc<RsaKey>),
     MlDsa(PqdsaKeyPair),
 }
 
@@ -201,10 +229,62 @@ impl KeyMaterial {
             | Alg::Ps256
             | Alg::Ps384
             | Alg::Ps512
-            | Alg::Rs1 => KeyMaterial::Rsa(shared_rsa_key()),
+            | Alg::Rs1 => KeyMaterial::Rsa(Arc::clone(shared_rsa())),
             Alg::MlDsa44 => Self::mldsa(&signature::ML_DSA_44_SIGNING),
             Alg::MlDsa65 => Self::mldsa(&signature::ML_DSA_65_SIGNING),
             Alg::MlDsa87 => Self::mldsa(&signature::ML_DSA_87_SIGNING),
+        }
+    }
+
+    /// Imports a PKCS#8 private key for `alg` (RSA: any size aws-lc-rs accepts; Ed448: the
+    /// RFC 8410 `CurvePrivateKey` form that [`KeyMaterial::to_pkcs8`] writes).
+    pub(crate) fn from_pkcs8(alg: Alg, der: &[u8]) -> Result<Self, String> {
+        let err = |e: aws_lc_rs::error::KeyRejected| format!("{alg}: {e}");
+        Ok(match alg {
+            Alg::Es256 | Alg::Es384 | Alg::Es512 => {
+                let a = match alg {
+                    Alg::Es256 => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+                    Alg::Es384 => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+                    _ => &signature::ECDSA_P521_SHA512_ASN1_SIGNING,
+                };
+                KeyMaterial::Ecdsa(EcdsaKeyPair::from_pkcs8(a, der).map_err(err)?)
+            }
+            Alg::Ed25519 => {
+                KeyMaterial::Ed25519(Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(err)?)
+            }
+            Alg::Ed448 => {
+                let prefix = &ED448_PKCS8_PREFIX;
+                if der.len() != prefix.len() + 57 || !der.starts_with(prefix) {
+                    return Err("Ed448: expected an RFC 8410 PKCS#8 v1 private key".into());
+                }
+                let key = ed448_goldilocks::SigningKey::try_from(&der[prefix.len()..])
+                    .map_err(|e| format!("Ed448: {e}"))?;
+                KeyMaterial::Ed448(Box::new(key))
+            }
+            Alg::MlDsa44 | Alg::MlDsa65 | Alg::MlDsa87 => {
+                let a = match alg {
+                    Alg::MlDsa44 => &signature::ML_DSA_44_SIGNING,
+                    Alg::MlDsa65 => &signature::ML_DSA_65_SIGNING,
+                    _ => &signature::ML_DSA_87_SIGNING,
+                };
+                KeyMaterial::MlDsa(PqdsaKeyPair::from_pkcs8(a, der).map_err(err)?)
+            }
+            _ => KeyMaterial::Rsa(RsaKey::new(RsaKeyPair::from_pkcs8(der).map_err(err)?)),
+        })
+    }
+
+    /// Exports the private key as PKCS#8 DER.
+    pub(crate) fn to_pkcs8(&self) -> Vec<u8> {
+        match self {
+            KeyMaterial::Ecdsa(k) => k.to_pkcs8v1().expect("PKCS#8").as_ref().to_vec(),
+            KeyMaterial::Ed25519(k) => k.to_pkcs8().expect("PKCS#8").as_ref().to_vec(),
+            KeyMaterial::Ed448(k) => {
+                let mut v = ED448_PKCS8_PREFIX.to_vec();
+                v.extend_from_slice(&k.to_bytes());
+                v
+            }
+            KeyMaterial::Rsa(k) => k.pair.as_der().expect("PKCS#8").as_ref().to_vec(),
+            KeyMaterial::MlDsa(k) => k.to_pkcs8v1().expect("PKCS#8").as_ref().to_vec(),
         }
     }
 
@@ -224,7 +304,8 @@ impl KeyMaterial {
             KeyMaterial::Ecdsa(k) => k.sign(&rng, msg).expect("ECDSA sign").as_ref().to_vec(),
             KeyMaterial::Ed25519(k) => k.sign(msg).as_ref().to_vec(),
             KeyMaterial::Ed448(k) => k.sign_raw(msg).to_bytes().to_vec(),
-            KeyMaterial::Rsa(k) => {
+            KeyMaterial::Rsa(rsa) => {
+                let k = &rsa.pair;
                 let enc: &'static dyn signature::RsaEncoding = match alg {
                     Alg::Rs256 => &signature::RSA_PKCS1_SHA256,
                     Alg::Rs384 => &signature::RSA_PKCS1_SHA384,
@@ -232,7 +313,7 @@ impl KeyMaterial {
                     Alg::Ps256 => &signature::RSA_PSS_SHA256,
                     Alg::Ps384 => &signature::RSA_PSS_SHA384,
                     Alg::Ps512 => &signature::RSA_PSS_SHA512,
-                    Alg::Rs1 => return crate::rsa_legacy::sign_pkcs1_sha1(k, msg),
+                    Alg::Rs1 => return crate::rsa_legacy::sign_pkcs1_sha1(rsa, msg),
                     other => unreachable!("{other} is not an RSA algorithm"),
                 };
                 let mut sig = vec![0u8; k.public_modulus_len()];
@@ -255,7 +336,7 @@ impl KeyMaterial {
             KeyMaterial::Ecdsa(k) => k.public_key().as_ref().to_vec(),
             KeyMaterial::Ed25519(k) => k.public_key().as_ref().to_vec(),
             KeyMaterial::Ed448(k) => k.verifying_key().to_bytes().to_vec(),
-            KeyMaterial::Rsa(k) => k.public_key().as_ref().to_vec(),
+            KeyMaterial::Rsa(k) => k.pair.public_key().as_ref().to_vec(),
             KeyMaterial::MlDsa(k) => k.public_key().as_ref().to_vec(),
         }
     }
@@ -273,13 +354,13 @@ impl KeyMaterial {
                 v.extend_from_slice(&k.verifying_key().to_bytes());
                 v
             }
-            KeyMaterial::Rsa(k) => der_of(k.public_key().as_der()),
+            KeyMaterial::Rsa(k) => der_of(k.pair.public_key().as_der()),
             KeyMaterial::MlDsa(k) => der_of(k.public_key().as_der()),
         }
     }
 
-    /// The `COSE_Key` CBOR encoding for this key under `alg`.
-    pub(crate) fn cose_key(&self, alg: Alg) -> Vec<u8> {
+    /// The `COSE_Key` CBOR encoding for this key under `alg`, with `alg_id` in label 3.
+    pub(crate) fn cose_key(&self, alg: Alg, alg_id: i64) -> Vec<u8> {
         let mut out = Vec::with_capacity(160);
         match self {
             KeyMaterial::Ecdsa(k) => {
@@ -289,7 +370,7 @@ impl KeyMaterial {
                 cbor::int(&mut out, 1);
                 cbor::int(&mut out, kty::EC2);
                 cbor::int(&mut out, 3);
-                cbor::int(&mut out, alg.cose_id());
+                cbor::int(&mut out, alg_id);
                 cbor::int(&mut out, -1);
                 cbor::int(&mut out, alg.crv().expect("EC curve"));
                 cbor::int(&mut out, -2);
@@ -302,19 +383,19 @@ impl KeyMaterial {
                 cbor::int(&mut out, 1);
                 cbor::int(&mut out, kty::OKP);
                 cbor::int(&mut out, 3);
-                cbor::int(&mut out, alg.cose_id());
+                cbor::int(&mut out, alg_id);
                 cbor::int(&mut out, -1);
                 cbor::int(&mut out, alg.crv().expect("OKP curve"));
                 cbor::int(&mut out, -2);
                 cbor::bytes(&mut out, &self.public_raw());
             }
             KeyMaterial::Rsa(k) => {
-                let pk = k.public_key();
+                let pk = k.pair.public_key();
                 cbor::map(&mut out, 4);
                 cbor::int(&mut out, 1);
                 cbor::int(&mut out, kty::RSA);
                 cbor::int(&mut out, 3);
-                cbor::int(&mut out, alg.cose_id());
+                cbor::int(&mut out, alg_id);
                 cbor::int(&mut out, -1);
                 cbor::bytes(&mut out, pk.modulus().big_endian_without_leading_zero());
                 cbor::int(&mut out, -2);
@@ -325,7 +406,7 @@ impl KeyMaterial {
                 cbor::int(&mut out, 1);
                 cbor::int(&mut out, kty::AKP);
                 cbor::int(&mut out, 3);
-                cbor::int(&mut out, alg.cose_id());
+                cbor::int(&mut out, alg_id);
                 cbor::int(&mut out, -1);
                 cbor::bytes(&mut out, k.public_key().as_ref());
             }

@@ -13,6 +13,25 @@
 //! * [`jwt`] signs compact JWS objects (FIDO MDS3 metadata BLOBs) with ES256 or RS256.
 //! * [`cbor`] is the minimal CBOR encoder everything above is built with.
 //!
+//! ```
+//! use passkeyd_testkit::{Alg, AssertParams, AttestationKind, RegisterParams, SoftAuthenticator, Tamper, TestPki};
+//!
+//! let pki = TestPki::new();
+//! let mut auth = SoftAuthenticator::new(Alg::Es256).with_aaguid([7; 16]);
+//! let reg = auth.register(
+//!     &RegisterParams::new(b"server challenge".to_vec(), "example.com", "https://example.com")
+//!         .with_attestation(AttestationKind::PackedX5c(pki.attestation([7; 16]))),
+//! );
+//! assert_eq!(reg.json["type"], "public-key");
+//!
+//! let ok = auth.assert(&AssertParams::new(b"c2".to_vec(), "example.com", "https://example.com"));
+//! let bad = auth.assert(
+//!     &AssertParams::new(b"c3".to_vec(), "example.com", "https://example.com")
+//!         .with_tamper(Tamper::FlipSignatureBit),
+//! );
+//! assert_ne!(ok.signature, bad.signature);
+//! ```
+//!
 //! Key generation happens once per [`SoftAuthenticator`] (and once per process for RSA), so
 //! producing an assertion costs one signature plus a few small allocations.
 #![forbid(unsafe_code)]

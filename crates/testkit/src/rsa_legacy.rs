@@ -5,17 +5,17 @@
 //! the EMSA-PKCS1-v1_5 encoded message (RFC 8017 §9.2) and raises it to `d` modulo `n` with a
 //! small Montgomery exponentiation. It is not constant time; it is only for tests.
 
-use std::sync::OnceLock;
-
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::RsaKeyPair;
+
+use crate::cose::RsaKey;
 
 /// DER `DigestInfo` prefix for SHA-1 (RFC 8017 §9.2 note 1).
 const SHA1_DIGEST_INFO: [u8; 15] = [
     0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14,
 ];
 
-struct RawRsa {
+pub(crate) struct RawRsa {
     /// Modulus, little-endian 64-bit limbs.
     n: Vec<u64>,
     /// Private exponent, big-endian bytes.
@@ -28,10 +28,9 @@ struct RawRsa {
     r2: Vec<u64>,
 }
 
-/// Signs `msg` with RSASSA-PKCS1-v1_5/SHA-1 under the shared key `key`.
-pub(crate) fn sign_pkcs1_sha1(key: &'static RsaKeyPair, msg: &[u8]) -> Vec<u8> {
-    static RAW: OnceLock<RawRsa> = OnceLock::new();
-    let raw = RAW.get_or_init(|| RawRsa::from_key(key));
+/// Signs `msg` with RSASSA-PKCS1-v1_5/SHA-1 under `key`.
+pub(crate) fn sign_pkcs1_sha1(key: &RsaKey, msg: &[u8]) -> Vec<u8> {
+    let raw = key.legacy.get_or_init(|| RawRsa::from_key(&key.pair));
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, msg);
     // EM = 0x00 || 0x01 || PS (0xff...) || 0x00 || DigestInfo || H
     let t_len = SHA1_DIGEST_INFO.len() + 20;

@@ -680,3 +680,43 @@ fn credential_ids_and_builders() {
     assert_eq!(Alg::ALL.len(), 15);
     assert_eq!(Alg::Rs1.cose_id(), -65535);
 }
+
+#[test]
+fn pkcs8_round_trip_and_cose_alg_override() {
+    for alg in Alg::ALL {
+        let a = SoftAuthenticator::new(alg);
+        let der = a.private_key_pkcs8();
+        let mut b = SoftAuthenticator::from_pkcs8(alg, &der)
+            .unwrap_or_else(|e| panic!("{alg}: {e}"))
+            .with_credential_id(a.credential_id().to_vec());
+        assert_eq!(b.cose_public_key(), a.cose_public_key(), "{alg}");
+        assert_eq!(b.public_key_spki_der(), a.public_key_spki_der(), "{alg}");
+        let asr = b.assert(&AssertParams::default());
+        let msg = signed_data(&asr.auth_data, &asr.client_data_json);
+        assert!(
+            verify_cose(alg, &a.cose_public_key(), &msg, &asr.signature),
+            "{alg}"
+        );
+    }
+    let mut a = SoftAuthenticator::new(Alg::Ed25519).with_cose_alg(-19);
+    assert_eq!(a.cose_alg(), -19);
+    assert_eq!(
+        as_i64(int_key(&cbor(&a.cose_public_key()), 3).unwrap()),
+        -19
+    );
+    let reg = a.register(&RegisterParams::default().with_attestation(AttestationKind::PackedSelf));
+    assert_eq!(reg.json["response"]["publicKeyAlgorithm"], -19);
+    let att = cbor(&reg.attestation_object);
+    assert_eq!(as_i64(text_key(text_key(&att, "attStmt"), "alg")), -19);
+    assert!(SoftAuthenticator::from_pkcs8(Alg::Ed448, b"junk").is_err());
+    assert!(SoftAuthenticator::from_pkcs8(Alg::Es256, b"junk").is_err());
+}
+
+#[test]
+fn authenticator_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<SoftAuthenticator>();
+    check::<TestPki>();
+    check::<AttestationCert>();
+    check::<RegisterParams>();
+}
