@@ -11,6 +11,7 @@
 
 pub mod confidence;
 pub mod context;
+pub mod det;
 pub mod detectors;
 pub mod ensemble;
 pub mod eval;
