@@ -11,6 +11,7 @@
 //! * [`TestPki`] creates a root CA, an intermediate CA and packed-attestation leaf certificates
 //!   (plus broken variants) with `rcgen`.
 //! * [`jwt`] signs compact JWS objects (FIDO MDS3 metadata BLOBs) with ES256 or RS256.
+//! * [`mds`] builds FIDO MDS3 BLOB payloads to sign with [`jwt`].
 //! * [`cbor`] is the minimal CBOR encoder everything above is built with.
 //!
 //! ```
@@ -41,6 +42,7 @@ pub mod authenticator;
 pub mod cbor;
 pub mod cose;
 pub mod jwt;
+pub mod mds;
 pub mod pki;
 mod rsa_legacy;
 

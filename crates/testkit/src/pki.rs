@@ -299,6 +299,22 @@ impl TestPki {
         self.untrusted_root.der().to_vec()
     }
 
+    /// An ES256 metadata-BLOB signing certificate (CN "passkeyd Test MDS Signer", no AAGUID
+    /// extension) issued by the intermediate; chain: leaf, intermediate. Sign BLOBs with
+    /// [`AttestationCert::sign_jwt`] and trust [`TestPki::root_der`].
+    pub fn mds_signer(&self) -> AttestationCert {
+        let mut o = LeafOptions::new([0; 16]);
+        o.organizational_unit = Some("Metadata".to_owned());
+        o.common_name = "passkeyd Test MDS Signer".to_owned();
+        o.aaguid_extension = AaguidExtension::Absent;
+        self.attestation_cert(&o)
+    }
+
+    /// The intermediate CA certificate, PEM.
+    pub fn intermediate_pem(&self) -> String {
+        self.intermediate.pem()
+    }
+
     /// A valid ES256 packed attestation certificate for `aaguid` (chain: leaf, intermediate).
     pub fn attestation(&self, aaguid: [u8; 16]) -> AttestationCert {
         self.attestation_cert(&LeafOptions::new(aaguid))

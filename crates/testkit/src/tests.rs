@@ -720,3 +720,41 @@ fn authenticator_is_send_and_sync() {
     check::<AttestationCert>();
     check::<RegisterParams>();
 }
+
+#[test]
+fn mds_blob_is_signed_by_a_chain_to_the_root() {
+    let pki = TestPki::new();
+    let aaguid = [
+        0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0, 1, 2, 3, 4, 5, 6, 7,
+    ];
+    assert_eq!(
+        mds::aaguid_string(&aaguid),
+        "01234567-89ab-cdef-0001-020304050607"
+    );
+    let payload = mds::blob_payload(
+        42,
+        "2099-01-01",
+        &[mds::MdsEntry::new(aaguid, vec![pki.root_der()]).with_status("REVOKED")],
+    );
+    assert_eq!(payload["no"], 42);
+    let e = &payload["entries"][0];
+    assert_eq!(e["aaguid"], "01234567-89ab-cdef-0001-020304050607");
+    assert_eq!(e["statusReports"][1]["status"], "REVOKED");
+    assert_eq!(e["metadataStatement"]["protocolFamily"], "fido2");
+    let signer = pki.mds_signer();
+    let jws = signer.sign_jwt(payload.to_string().as_bytes());
+    let parts: Vec<&str> = jws.split('.').collect();
+    let header: Value = serde_json::from_slice(&b64url_decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["x5c"].as_array().unwrap().len(), 2);
+    let body: Value = serde_json::from_slice(&b64url_decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(body, payload);
+    let (_, leaf) = X509Certificate::from_der(signer.leaf_der()).unwrap();
+    assert!(aaguid_ext(&leaf).is_none());
+    let inter_der = pki.intermediate_der();
+    let (_, inter) = X509Certificate::from_der(&inter_der).unwrap();
+    leaf.verify_signature(Some(inter.public_key())).unwrap();
+    assert!(
+        pki.intermediate_pem()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+}
