@@ -78,6 +78,9 @@ pub enum Tamper {
     UserHandleOverride(Option<Vec<u8>>),
     /// Truncate the authenticator data to this many bytes (before signing).
     TruncateAuthData(usize),
+    /// Registrations: write this value as the `alg` of every packed attestation statement
+    /// (the signature itself is unchanged).
+    AttestationAlgOverride(i64),
 }
 
 /// Inputs of a registration ceremony (`navigator.credentials.create()`).
@@ -453,12 +456,17 @@ impl SoftAuthenticator {
         cbor::text(&mut att_obj, p.attestation.fmt());
         cbor::text(&mut att_obj, "attStmt");
         let mut flip_pending = flip;
+        let alg_override = p.tamper.iter().rev().find_map(|t| match t {
+            Tamper::AttestationAlgOverride(a) => Some(*a),
+            _ => None,
+        });
         self.write_att_stmt(
             &mut att_obj,
             &p.attestation,
             &auth_data,
             &cdh,
             &mut flip_pending,
+            alg_override,
         );
         cbor::text(&mut att_obj, "authData");
         cbor::bytes(&mut att_obj, &auth_data);
@@ -587,6 +595,7 @@ impl SoftAuthenticator {
         auth_data: &[u8],
         cdh: &[u8; 32],
         flip: &mut bool,
+        alg_override: Option<i64>,
     ) {
         let mut signed = Vec::with_capacity(auth_data.len() + 32);
         signed.extend_from_slice(auth_data);
@@ -603,7 +612,7 @@ impl SoftAuthenticator {
                 maybe_flip(&mut sig);
                 cbor::map(out, 2);
                 cbor::text(out, "alg");
-                cbor::int(out, self.cose_alg);
+                cbor::int(out, alg_override.unwrap_or(self.cose_alg));
                 cbor::text(out, "sig");
                 cbor::bytes(out, &sig);
             }
@@ -612,7 +621,7 @@ impl SoftAuthenticator {
                 maybe_flip(&mut sig);
                 cbor::map(out, 3);
                 cbor::text(out, "alg");
-                cbor::int(out, cert.cose_alg());
+                cbor::int(out, alg_override.unwrap_or(cert.cose_alg()));
                 cbor::text(out, "sig");
                 cbor::bytes(out, &sig);
                 cbor::text(out, "x5c");
@@ -652,7 +661,7 @@ impl SoftAuthenticator {
                     cbor::text(out, "fmt");
                     cbor::text(out, sub.fmt());
                     cbor::text(out, "attStmt");
-                    self.write_att_stmt(out, sub, auth_data, cdh, flip);
+                    self.write_att_stmt(out, sub, auth_data, cdh, flip, alg_override);
                 }
             }
         }

@@ -380,6 +380,20 @@ fn tampers_change_what_they_say() {
     assert!(!check_valid(&t));
 
     // Registration tampers.
+    let reg = a.register(
+        &RegisterParams::new(b"c".to_vec(), RP, ORIGIN)
+            .with_attestation(AttestationKind::PackedSelf)
+            .with_tamper(Tamper::AttestationAlgOverride(-257)),
+    );
+    let att = cbor(&reg.attestation_object);
+    let stmt = text_key(&att, "attStmt");
+    assert_eq!(as_i64(text_key(stmt, "alg")), -257);
+    assert!(verify_cose(
+        Alg::Es256,
+        &cose,
+        &signed_data(&reg.auth_data, &reg.client_data_json),
+        as_bytes(text_key(stmt, "sig"))
+    ));
     let rp = RegisterParams::new(b"c".to_vec(), RP, ORIGIN)
         .with_attestation(AttestationKind::PackedSelf)
         .with_tamper(Tamper::FlipSignatureBit)
