@@ -584,10 +584,10 @@ impl MetadataBlob {
             v.as_u64()
                 .ok_or_else(|| wrong("no", "a non-negative integer", v))
         })?;
-        if let Some(previous) = options.previous_no {
-            if no <= previous {
-                return Err(MdsError::NotNewer { no, previous });
-            }
+        if let Some(previous) = options.previous_no
+            && no <= previous
+        {
+            return Err(MdsError::NotNewer { no, previous });
         }
         let next_update_value = required(top, "nextUpdate", "payload")?;
         let next_update_text = next_update_value
@@ -616,13 +616,14 @@ impl MetadataBlob {
             let path = format!("entries[{i}]");
             let entry = parse_entry(item, &path, &mut warnings)?;
             if let Some(aaguid) = entry.aaguid {
-                if by_aaguid.contains_key(&aaguid) {
-                    warnings.push(format!(
+                match by_aaguid.entry(aaguid) {
+                    std::collections::hash_map::Entry::Occupied(_) => warnings.push(format!(
                         "{path}: AAGUID {} appears again; the first entry is used",
                         format_aaguid(aaguid)
-                    ));
-                } else {
-                    by_aaguid.insert(aaguid, i);
+                    )),
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(i);
+                    }
                 }
             }
             entries.push(entry);
@@ -715,11 +716,9 @@ impl MetadataBlob {
     /// attestation certificate's public key), given as bytes.
     pub fn entry_by_key_identifier(&self, key_identifier: &[u8]) -> Option<&MetadataEntry> {
         let hex: String = key_identifier.iter().map(|b| format!("{b:02x}")).collect();
-        self.entries.iter().find(|e| {
-            e.attestation_certificate_key_identifiers
-                .iter()
-                .any(|k| *k == hex)
-        })
+        self.entries
+            .iter()
+            .find(|e| e.attestation_certificate_key_identifiers.contains(&hex))
     }
 
     /// The statuses this BLOB was loaded with as blocking ([`MdsOptions::blocking_statuses`]).
@@ -850,12 +849,11 @@ fn check_revocation(
         let mut supported = false;
         let mut verified = false;
         for signer in &candidates {
-            if let Ok(parsed) = signer.parsed() {
-                if let Ok(Some(ku)) = parsed.key_usage() {
-                    if !ku.value.crl_sign() {
-                        continue;
-                    }
-                }
+            if let Ok(parsed) = signer.parsed()
+                && let Ok(Some(ku)) = parsed.key_usage()
+                && !ku.value.crl_sign()
+            {
+                continue; // keyUsage present without cRLSign
             }
             match verify_x509_signature(
                 &oid,
@@ -1115,14 +1113,14 @@ fn parse_entry(
     let time_of_last_status_change = opt_string(obj, "timeOfLastStatusChange", path)?;
 
     let statement_aaguid = metadata_statement.as_ref().and_then(|s| s.aaguid);
-    if let (Some(a), Some(b)) = (entry_aaguid, statement_aaguid) {
-        if a != b {
-            warnings.push(format!(
-                "{path}: entry AAGUID {} differs from its statement's {}; the entry's is used",
-                format_aaguid(a),
-                format_aaguid(b)
-            ));
-        }
+    if let (Some(a), Some(b)) = (entry_aaguid, statement_aaguid)
+        && a != b
+    {
+        warnings.push(format!(
+            "{path}: entry AAGUID {} differs from its statement's {}; the entry's is used",
+            format_aaguid(a),
+            format_aaguid(b)
+        ));
     }
     Ok(MetadataEntry {
         aaguid: entry_aaguid.or(statement_aaguid),
