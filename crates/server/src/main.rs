@@ -1,2 +1,54 @@
 //! `passkeyd`: the passkey authentication server and its offline tools.
-fn main() {}
+//!
+//! ```text
+//! passkeyd verify CASE.json                 verify a recorded WebAuthn response offline
+//! passkeyd risk eval keystroke --data FILE  reproduce the keystroke-dynamics benchmark
+//! passkeyd risk eval mouse --data DIR       evaluate mouse dynamics on the Balabit data
+//! ```
+#![forbid(unsafe_code)]
+
+mod risk_cli;
+mod verify;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "passkeyd", version, about = "Passkey (WebAuthn) authentication server and tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Verify a recorded registration or authentication response offline.
+    ///
+    /// CASE.json uses the passkeyd test-vector schema (the response, the expected challenge,
+    /// origins and RP ID, and for assertions the stored credential). Prints one JSON verdict;
+    /// exits 0 whether or not the response verifies, 2 if the file cannot be read.
+    Verify {
+        /// The case file.
+        case: PathBuf,
+    },
+    /// Continuous-authentication evaluations.
+    Risk {
+        #[command(subcommand)]
+        cmd: risk_cli::RiskCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Verify { case } => verify::run(&case),
+        Command::Risk { cmd } => match risk_cli::run(cmd) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("passkeyd risk: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
