@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod aaguid;
 pub mod attestation;
 pub mod authentication;
 pub mod authenticator_data;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod extensions;
 pub mod json;
 pub mod jws;
+pub mod mds;
 pub mod options;
 pub mod origin;
 pub mod registration;
