@@ -39,16 +39,11 @@ pub(crate) fn parse_client_data(
         step: parse_step,
         detail: e.to_string(),
     })?;
-    if let Some(tb) = &c.token_binding {
-        if tb.status != "present" && tb.status != "supported" {
-            return Err(Error::ClientDataInvalid {
-                step: parse_step,
-                detail: format!(
-                    "tokenBinding.status is '{}', expected 'present' or 'supported'",
-                    tb.status
-                ),
-            });
-        }
+    if let Some(detail) = c.token_binding.as_ref().and_then(client_data::token_binding_error) {
+        return Err(Error::ClientDataInvalid {
+            step: parse_step,
+            detail,
+        });
     }
     Ok(c)
 }

@@ -24,19 +24,23 @@ pub struct CollectedClientData<'a> {
     /// The top-level origin, present for cross-origin calls (L3).
     #[serde(rename = "topOrigin", default, borrow)]
     pub top_origin: Option<Cow<'a, str>>,
-    /// Legacy Token Binding (Level 2); only its shape is checked.
+    /// Legacy Token Binding (Level 2, removed in Level 3). Kept as raw JSON: some clients sent
+    /// a bare string here; an object must carry a defined `status`.
     #[serde(rename = "tokenBinding", default)]
-    pub token_binding: Option<TokenBinding>,
+    pub token_binding: Option<serde_json::Value>,
 }
 
-/// Token Binding state as Level 2 defined it.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct TokenBinding {
-    /// `present` or `supported` (Level 2 §5.8.1).
-    pub status: String,
-    /// The Token Binding ID, base64url.
-    #[serde(default)]
-    pub id: Option<String>,
+/// Level 2 Token Binding check: an object `tokenBinding` must have `status` `present` or
+/// `supported`; other shapes (a string some old clients sent) carry no binding and are ignored.
+pub fn token_binding_error(tb: &serde_json::Value) -> Option<String> {
+    let obj = tb.as_object()?;
+    match obj.get("status").and_then(|s| s.as_str()) {
+        Some("present" | "supported") => None,
+        Some(other) => Some(format!(
+            "tokenBinding.status is '{other}', expected 'present' or 'supported'"
+        )),
+        None => Some("tokenBinding has no status".into()),
+    }
 }
 
 /// Decodes clientDataJSON as UTF-8 with any leading byte order mark stripped (§7.1 step 5,

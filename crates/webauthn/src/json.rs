@@ -49,7 +49,7 @@ pub struct AuthenticatorAttestationResponseJSON {
     )]
     pub authenticator_data: Option<Vec<u8>>,
     /// Transports the authenticator reports (`usb`, `nfc`, `ble`, `internal`, `hybrid`, ...).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub transports: Vec<String>,
     /// The public key as SubjectPublicKeyInfo (convenience; not used for verification).
     #[serde(
@@ -61,6 +61,11 @@ pub struct AuthenticatorAttestationResponseJSON {
     /// The COSE algorithm of the public key (convenience).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key_algorithm: Option<i64>,
+}
+
+/// Some clients send `null` where the spec has an empty list.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// `AuthenticationResponseJSON` (§5.1.8): the result of `navigator.credentials.get()`.
