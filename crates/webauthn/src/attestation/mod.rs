@@ -14,6 +14,7 @@ pub mod fido_u2f;
 pub mod none;
 pub mod packed;
 pub mod tpm;
+#[cfg(test)] pub(crate) mod test_support;
 
 use crate::authenticator_data::AuthenticatorData;
 use crate::cbor::Value;
