@@ -163,6 +163,26 @@ fn main() {
             );
         }
     }
+    if which == "diag" {
+        use passkeyd_risk::stream::*;
+        let cfg = StreamConfig::default();
+        let (test, dev) = build_streams(&splits, &cfg).unwrap();
+        let tuned = tune_trust(&cfg.trust, &cfg, &dev, 0.97);
+        for (k, s) in test.iter().enumerate() {
+            if let Some(n) = simulate(&tuned, 100.0, 10.0, &s.genuine) {
+                let lo = n.saturating_sub(12);
+                let w: Vec<String> = s.genuine[lo..n].iter().map(|a| format!("{a:.1}")).collect();
+                let mut sorted = s.genuine.clone();
+                sorted.sort_by(f64::total_cmp);
+                println!(
+                    "subj {k} locked at {n}: {}  | median {:.2} q90 {:.2}",
+                    w.join(" "),
+                    sorted[100],
+                    sorted[180]
+                );
+            }
+        }
+    }
     if which == "ens" {
         for (k, clip, recent, w) in [
             (3, 3.0, 0, 0.0),

@@ -208,6 +208,15 @@ impl TrustState {
         }
     }
 
+    /// Fast path without an explanation: decay to `now_s`, add `delta`, return the decision.
+    pub fn apply(&mut self, cfg: &TrustConfig, now_s: f64, delta: f64) -> Decision {
+        self.trust = clamp(self.decayed(cfg, now_s) + delta);
+        if now_s > self.last_s {
+            self.last_s = now_s;
+        }
+        cfg.decide(self.trust)
+    }
+
     /// Apply decay only (e.g. on a request with no new sample).
     pub fn tick(&mut self, cfg: &TrustConfig, now_s: f64) -> Explanation {
         self.step(cfg, now_s, 0.0, "tick".into(), vec![], vec![])

@@ -157,17 +157,33 @@ impl RobustEnsemble {
         let c = self.params.clip;
         let k = self.params.k.max(1);
         let mut best: Vec<f64> = Vec::with_capacity(k + 1);
+        let d = z.len();
         for (i, r) in self.refs.iter().enumerate() {
             if Some(i) == skip {
                 continue;
             }
-            let mut d = 0.0;
-            for (a, b) in z.iter().zip(r) {
-                d += (a - b).abs().min(c);
+            // early abandoning: stop summing once the partial distance cannot enter the k best
+            let bound = if best.len() < k {
+                f64::INFINITY
+            } else {
+                best[k - 1]
+            };
+            let mut dist = 0.0;
+            let mut j = 0;
+            while j < d {
+                let end = (j + 8).min(d);
+                for (a, b) in z[j..end].iter().zip(&r[j..end]) {
+                    let t = (a - b).abs();
+                    dist += if t < c { t } else { c };
+                }
+                if dist >= bound {
+                    break;
+                }
+                j = end;
             }
-            if best.len() < k || d < best[best.len() - 1] {
-                let pos = best.partition_point(|v| *v <= d);
-                best.insert(pos, d);
+            if dist < bound {
+                let pos = best.partition_point(|v| *v <= dist);
+                best.insert(pos, dist);
                 best.truncate(k);
             }
         }

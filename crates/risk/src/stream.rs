@@ -11,7 +11,7 @@
 //! Each stream starts at trust `start` (a fresh passkey sign-in), with `seconds_between` seconds
 //! between typings (decay), and stops at the first decision other than `Allow` (a lockout).
 
-use crate::confidence::{BehaviourSample, Calibration, Decision, TrustConfig, TrustState};
+use crate::confidence::{Calibration, Decision, TrustConfig, TrustState};
 use crate::detectors::{DetectorKind, Model, TrainError};
 use crate::eval::CmuSplit;
 use serde::{Deserialize, Serialize};
@@ -104,14 +104,8 @@ pub fn simulate(
 ) -> Option<usize> {
     let mut st = TrustState::new(start, 0.0);
     for (i, &a) in anomalies.iter().enumerate() {
-        let sample = BehaviourSample {
-            modality: "keystroke".into(),
-            score: a,
-            anomaly: a,
-            features: Vec::new(),
-        };
-        let e = st.observe(trust, (i + 1) as f64 * seconds_between, &sample);
-        if e.decision != Decision::Allow {
+        let d = trust.behaviour_delta(a);
+        if st.apply(trust, (i + 1) as f64 * seconds_between, d) != Decision::Allow {
             return Some(i + 1);
         }
     }
