@@ -25,8 +25,13 @@
 //!
 //! An entry's authenticator status ([`MetadataEntry::status`]) is the status of its latest
 //! *effective* report: reports dated after the time asked about are ignored; a report without
-//! `effectiveDate` is effective "while present" and so ranks as of that time; among reports of the
-//! same date the one listed first wins (the MDS lists status reports newest first).
+//! `effectiveDate` is effective "while present" and so ranks as of that time. Reports of the same
+//! date are ranked by [`AuthenticatorStatus::severity`] (a compromise or revocation outranks a
+//! certification), and only reports of equal severity are ordered by position, the one listed
+//! later winning. The MDS does not define an order for `statusReports` (the production BLOB lists
+//! them newest first, test builders often append), so the result never depends on that order when
+//! it matters. [`MetadataEntry::is_blocked`] is conservative in the same way: it blocks when any
+//! report of the latest effective date has a blocking status.
 
 use crate::aaguid::{format_aaguid, parse_aaguid};
 use crate::b64;
@@ -142,6 +147,29 @@ impl AuthenticatorStatus {
             Self::FidoCertifiedL3 => "FIDO_CERTIFIED_L3",
             Self::FidoCertifiedL3Plus => "FIDO_CERTIFIED_L3plus",
             Self::Other(name) => name,
+        }
+    }
+
+    /// How much this status matters when several reports share one effective date: 4 for
+    /// revocation and compromises, 3 for unknown statuses, 2 for `UPDATE_AVAILABLE`, 1 for
+    /// certification levels (`FIDO_CERTIFIED_L1` ...), 0 for `FIDO_CERTIFIED`,
+    /// `NOT_FIDO_CERTIFIED` and `SELF_ASSERTION_SUBMITTED`.
+    pub fn severity(&self) -> u8 {
+        match self {
+            Self::Revoked
+            | Self::AttestationKeyCompromise
+            | Self::UserVerificationBypass
+            | Self::UserKeyRemoteCompromise
+            | Self::UserKeyPhysicalCompromise => 4,
+            Self::Other(_) => 3,
+            Self::UpdateAvailable => 2,
+            Self::FidoCertifiedL1
+            | Self::FidoCertifiedL1Plus
+            | Self::FidoCertifiedL2
+            | Self::FidoCertifiedL2Plus
+            | Self::FidoCertifiedL3
+            | Self::FidoCertifiedL3Plus => 1,
+            Self::FidoCertified | Self::NotFidoCertified | Self::SelfAssertionSubmitted => 0,
         }
     }
 
@@ -492,20 +520,26 @@ impl MetadataEntry {
             .map(|s| s.description.as_str())
     }
 
+    /// The reports effective at `at` that share the latest effective date, in BLOB order.
+    fn latest_reports(&self, at: UnixTime) -> impl Iterator<Item = &StatusReport> {
+        let effective =
+            move |r: &StatusReport| Some(r.effective_date.unwrap_or(at)).filter(|d| *d <= at);
+        let latest = self.status_reports.iter().filter_map(effective).max();
+        self.status_reports
+            .iter()
+            .filter(move |r| latest.is_some() && effective(r) == latest)
+    }
+
     /// The latest status report effective at `at` (see the module documentation for the rule).
     pub fn latest_report(&self, at: UnixTime) -> Option<&StatusReport> {
-        let mut best: Option<(UnixTime, &StatusReport)> = None;
-        for report in &self.status_reports {
-            let date = report.effective_date.unwrap_or(at);
-            if date > at {
-                continue; // not effective yet
-            }
-            // Strictly later only: on a tie the report listed first stays.
-            if best.is_none_or(|(d, _)| date > d) {
-                best = Some((date, report));
+        let mut best: Option<&StatusReport> = None;
+        for report in self.latest_reports(at) {
+            // `>=`: among equal severities the report listed later wins.
+            if best.is_none_or(|b| report.status.severity() >= b.status.severity()) {
+                best = Some(report);
             }
         }
-        best.map(|(_, r)| r)
+        best
     }
 
     /// The authenticator status effective at `at`; `None` when no report is effective.
@@ -513,9 +547,11 @@ impl MetadataEntry {
         self.latest_report(at).map(|r| r.status.clone())
     }
 
-    /// Whether the status effective at `at` is one of `blocking`.
+    /// Whether the model is blocked at `at`: some report of the latest effective date has one of
+    /// the `blocking` statuses (normally that is [`MetadataEntry::status`] itself).
     pub fn is_blocked(&self, at: UnixTime, blocking: &[AuthenticatorStatus]) -> bool {
-        self.status(at).is_some_and(|s| blocking.contains(&s))
+        self.latest_reports(at)
+            .any(|r| blocking.contains(&r.status))
     }
 
     /// The statement's attestation root certificates as trust anchors for this model's
@@ -1387,15 +1423,47 @@ mod tests {
     }
 
     #[test]
-    fn ties_go_to_the_first_listed_and_undated_reports_are_current() {
+    fn same_day_reports_rank_by_severity_then_order_and_undated_reports_are_current() {
+        let at = day("2024-01-01");
+        for reports in [
+            json!([
+                {"status": "FIDO_CERTIFIED_L2", "effectiveDate": "2023-03-28"},
+                {"status": "FIDO_CERTIFIED", "effectiveDate": "2023-03-28"},
+            ]),
+            json!([
+                {"status": "FIDO_CERTIFIED", "effectiveDate": "2023-03-28"},
+                {"status": "FIDO_CERTIFIED_L2", "effectiveDate": "2023-03-28"},
+            ]),
+        ] {
+            assert_eq!(
+                entry_with(reports).status(at),
+                Some(AuthenticatorStatus::FidoCertifiedL2)
+            );
+        }
+        // A same-day revocation outranks a certification, whichever order they are listed in.
+        for reports in [
+            json!([
+                {"status": "FIDO_CERTIFIED_L1", "effectiveDate": "2023-03-28"},
+                {"status": "REVOKED", "effectiveDate": "2023-03-28"},
+            ]),
+            json!([
+                {"status": "REVOKED", "effectiveDate": "2023-03-28"},
+                {"status": "FIDO_CERTIFIED_L1", "effectiveDate": "2023-03-28"},
+            ]),
+        ] {
+            let e = entry_with(reports);
+            assert_eq!(e.status(at), Some(AuthenticatorStatus::Revoked));
+            assert!(e.is_blocked(at, &AuthenticatorStatus::default_blocking()));
+        }
+        // Equal severity: the later listed wins; is_blocked looks at every same-day report.
         let e = entry_with(json!([
-            {"status": "FIDO_CERTIFIED_L2", "effectiveDate": "2023-03-28"},
+            {"status": "UPDATE_AVAILABLE", "effectiveDate": "2023-03-28", "authenticatorVersion": 2},
+            {"status": "UPDATE_AVAILABLE", "effectiveDate": "2023-03-28", "authenticatorVersion": 3},
             {"status": "FIDO_CERTIFIED", "effectiveDate": "2023-03-28"},
         ]));
-        assert_eq!(
-            e.status(day("2024-01-01")),
-            Some(AuthenticatorStatus::FidoCertifiedL2)
-        );
+        assert_eq!(e.latest_report(at).unwrap().authenticator_version, Some(3));
+        assert!(e.is_blocked(at, &[AuthenticatorStatus::FidoCertified]));
+        assert!(!e.is_blocked(at, &[AuthenticatorStatus::Revoked]));
         let e = entry_with(json!([
             {"status": "FIDO_CERTIFIED", "effectiveDate": "2020-01-01"},
             {"status": "REVOKED"},

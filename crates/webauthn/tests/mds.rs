@@ -754,7 +754,7 @@ fn real_mds_payload_wrapped_in_a_test_blob() {
         assert_eq!(name_for(&a, Some(&blob)).as_deref(), Some(description));
         assert_eq!(format_aaguid(a), id);
     }
-    // YubiKey 5 (ee882879) lists L1 and FIDO_CERTIFIED on the same day; the first listed wins.
+    // YubiKey 5 (ee882879) lists L1 and FIDO_CERTIFIED on the same day; the level is reported.
     assert_eq!(
         blob.status(&aaguid("ee882879-721c-4913-9775-3dfcce97072a"), at),
         Some(AuthenticatorStatus::FidoCertifiedL1)
@@ -792,5 +792,54 @@ fn real_mds_payload_wrapped_in_a_test_blob() {
         blob.next_update_text(),
         blocked,
         at.0
+    );
+}
+
+#[test]
+fn testkit_blob_builder_and_signer_interoperate() {
+    use passkeyd_testkit::TestPki;
+    use passkeyd_testkit::mds::{MdsEntry, blob_payload};
+    let pki = TestPki::new();
+    let good = [0x11; 16];
+    let revoked = [0x22; 16];
+    let payload = blob_payload(
+        5,
+        "2026-12-01",
+        &[
+            MdsEntry::new(good, vec![pki.root_der()]),
+            // Appended after FIDO_CERTIFIED_L1 with the same effective date.
+            MdsEntry::new(revoked, vec![pki.root_der()]).with_status("REVOKED"),
+        ],
+    );
+    let bytes = pki.mds_signer().sign_jwt(payload.to_string().as_bytes());
+    let mut roots = TrustAnchors::new();
+    roots.add(Certificate::from_der(&pki.root_der()).unwrap());
+    let blob = MetadataBlob::verify(
+        bytes.as_bytes(),
+        &MdsOptions {
+            roots,
+            time: now(),
+            ..MdsOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(blob.len(), 2);
+    assert_eq!(
+        blob.status(&good, now()),
+        Some(AuthenticatorStatus::FidoCertifiedL1)
+    );
+    assert!(!blob.is_blocked(&good, now()));
+    assert_eq!(
+        blob.status(&revoked, now()),
+        Some(AuthenticatorStatus::Revoked)
+    );
+    assert!(blob.is_blocked(&revoked, now()));
+    assert_eq!(
+        blob.entry(&good)
+            .unwrap()
+            .attestation_roots()
+            .certificates()[0]
+            .der(),
+        pki.root_der().as_slice()
     );
 }
