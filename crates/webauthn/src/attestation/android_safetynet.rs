@@ -449,6 +449,19 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_corrupted_response_never_panics_and_is_refused() {
+        let case = load(PYW);
+        let jws = response(&case).into_bytes();
+        for i in (0..jws.len()).step_by(7) {
+            let mut tampered = jws.clone();
+            tampered[i] ^= 0x21;
+            let stmt = with_member(&case.stmt(), "response", Value::Bytes(&tampered));
+            let r = case.run(verify, &stmt);
+            assert!(r.is_err(), "byte {i} changed and still accepted");
+        }
+    }
+
     /// A synthetic SafetyNet response with `payload`, signed by a test PKI leaf with common
     /// name `cn` (chain: leaf, intermediate).
     fn synthetic(cn: &str, payload: serde_json::Value) -> (String, TestPki) {
