@@ -612,9 +612,17 @@ impl MetadataBlob {
         )
         .map_err(MdsError::Chain)?;
         check_revocation(&jws.x5c, &validated, options)?;
+        Self::from_verified_payload(&jws.payload, options, validated.anchor_subject)
+    }
 
-        let root: Value = serde_json::from_slice(&jws.payload)
-            .map_err(|e| MdsError::PayloadNotJson(e.to_string()))?;
+    /// Parses and checks (`no`, `nextUpdate`) a payload whose signature has been verified.
+    fn from_verified_payload(
+        payload: &[u8],
+        options: &MdsOptions,
+        anchor_subject: String,
+    ) -> Result<Self, MdsError> {
+        let root: Value =
+            serde_json::from_slice(payload).map_err(|e| MdsError::PayloadNotJson(e.to_string()))?;
         let top = object(&root, "payload")?;
         let no = required(top, "no", "payload").and_then(|v| {
             v.as_u64()
@@ -673,7 +681,7 @@ impl MetadataBlob {
             stale,
             entries,
             by_aaguid,
-            anchor_subject: validated.anchor_subject,
+            anchor_subject,
             blocking: options.blocking_statuses.clone(),
             warnings,
         })
@@ -1561,6 +1569,109 @@ mod tests {
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("attestationRootCertificates[0]"));
         assert_eq!(e.status(UnixTime(0)), None);
+    }
+
+    /// Every member of a full payload replaced by values of every JSON type, and the payload
+    /// truncated everywhere: the parser returns (an error or a blob) and never panics.
+    #[test]
+    fn mutated_payloads_never_panic() {
+        let sample = json!({
+            "legalHeader": "h", "no": 3, "nextUpdate": "2026-11-01",
+            "entries": [{
+                "aaguid": "01234567-89ab-cdef-0123-456789abcdef",
+                "aaid": "4e4e#4005",
+                "attestationCertificateKeyIdentifiers": ["0a1b"],
+                "metadataStatement": {
+                    "description": "d", "legalHeader": "l",
+                    "aaguid": "01234567-89ab-cdef-0123-456789abcdef",
+                    "authenticatorVersion": 1, "protocolFamily": "fido2", "schema": 3,
+                    "upv": [{"major": 1, "minor": 0}],
+                    "attestationTypes": ["basic_full"],
+                    "userVerificationDetails": [[{"userVerificationMethod": "none", "caDesc": {"base": 10}}]],
+                    "keyProtection": ["hardware"], "matcherProtection": ["on_chip"],
+                    "attachmentHint": ["external"],
+                    "attestationRootCertificates": ["MAA="]
+                },
+                "statusReports": [{
+                    "status": "FIDO_CERTIFIED", "effectiveDate": "2020-01-01",
+                    "authenticatorVersion": 2, "certificate": "MAA=", "url": "u",
+                    "certificationDescriptor": "c", "certificateNumber": "n"
+                }],
+                "timeOfLastStatusChange": "2020-01-01"
+            }]
+        });
+        let substitutes = [
+            Value::Null,
+            json!(true),
+            json!(-1),
+            json!(1e300),
+            json!(18446744073709551615u64),
+            json!(""),
+            json!("9999-99-99"),
+            json!("\u{0}é"),
+            json!([]),
+            json!([null]),
+            json!({}),
+        ];
+        fn paths(v: &Value, here: Vec<String>, out: &mut Vec<Vec<String>>) {
+            out.push(here.clone());
+            match v {
+                Value::Object(o) => {
+                    for (k, c) in o {
+                        let mut p = here.clone();
+                        p.push(k.clone());
+                        paths(c, p, out);
+                    }
+                }
+                Value::Array(a) => {
+                    for (i, c) in a.iter().enumerate() {
+                        let mut p = here.clone();
+                        p.push(i.to_string());
+                        paths(c, p, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        fn slot<'v>(v: &'v mut Value, path: &[String]) -> &'v mut Value {
+            path.iter().fold(v, |v, k| match v {
+                Value::Object(o) => o.get_mut(k).unwrap(),
+                Value::Array(a) => &mut a[k.parse::<usize>().unwrap()],
+                _ => unreachable!(),
+            })
+        }
+        let options = MdsOptions {
+            time: day("2026-10-01"),
+            ..MdsOptions::default()
+        };
+        let load =
+            |bytes: &[u8]| MetadataBlob::from_verified_payload(bytes, &options, String::new());
+        let blob = load(sample.to_string().as_bytes()).unwrap();
+        assert_eq!(blob.len(), 1);
+        let mut all = Vec::new();
+        paths(&sample, Vec::new(), &mut all);
+        let mut loaded = 0;
+        for path in &all {
+            for sub in &substitutes {
+                let mut mutated = sample.clone();
+                *slot(&mut mutated, path) = sub.clone();
+                if let Ok(blob) = load(mutated.to_string().as_bytes()) {
+                    loaded += 1;
+                    for e in blob.entries() {
+                        let _ = (
+                            e.status(options.time),
+                            e.attestation_roots(),
+                            e.description(),
+                        );
+                    }
+                }
+            }
+        }
+        assert!(loaded > 0);
+        let text = sample.to_string();
+        for cut in 0..text.len() {
+            assert!(load(&text.as_bytes()[..cut]).is_err());
+        }
     }
 
     #[test]
