@@ -11,6 +11,16 @@
 //! provider's published AAGUID (synced passkey providers that are not in the MDS). The all-zero
 //! AAGUID, which authenticators use when they do not identify their model (and which `none`
 //! attestation may replace the real value with), never has a name.
+//!
+//! ```
+//! use passkeyd_webauthn::aaguid::{format_aaguid, friendly_name, name_for, parse_aaguid};
+//!
+//! let aaguid = parse_aaguid("FBFC3007-154E-4ECC-8C0B-6E020557D7BD").unwrap();
+//! assert_eq!(format_aaguid(aaguid), "fbfc3007-154e-4ecc-8c0b-6e020557d7bd");
+//! assert_eq!(friendly_name(&aaguid), Some("iCloud Keychain"));
+//! assert_eq!(name_for(&aaguid, None).as_deref(), Some("iCloud Keychain"));
+//! assert_eq!(name_for(&[0; 16], None), None);
+//! ```
 
 use crate::mds::MetadataBlob;
 

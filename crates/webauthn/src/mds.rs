@@ -23,6 +23,23 @@
 //!
 //! There is deliberately no way to load a payload without a signature check.
 //!
+//! ```no_run
+//! use passkeyd_webauthn::mds::{MdsError, MdsOptions, MetadataBlob};
+//! use passkeyd_webauthn::trust::UnixTime;
+//!
+//! fn refresh(downloaded: &[u8], last_no: Option<u64>, crls: Vec<Vec<u8>>) -> Result<MetadataBlob, MdsError> {
+//!     let options = MdsOptions { previous_no: last_no, crls, ..MdsOptions::default() };
+//!     let blob = MetadataBlob::verify(downloaded, &options)?;
+//!     // Persist blob.no() for the next refresh; fetch again before blob.next_update().
+//!     let yubikey_5 = passkeyd_webauthn::aaguid::parse_aaguid("cb69481e-8ff7-4039-93ec-0a2729a154a8");
+//!     if let Some(aaguid) = yubikey_5 {
+//!         let blocked = blob.is_blocked(&aaguid, UnixTime::now());
+//!         println!("{:?} blocked: {blocked}", blob.entry(&aaguid).and_then(|e| e.description()));
+//!     }
+//!     Ok(blob)
+//! }
+//! ```
+//!
 //! An entry's authenticator status ([`MetadataEntry::status`]) is the status of its latest
 //! *effective* report: reports dated after the time asked about are ignored; a report without
 //! `effectiveDate` is effective "while present" and so ranks as of that time. Reports of the same
