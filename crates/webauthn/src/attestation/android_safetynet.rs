@@ -6,7 +6,7 @@
 //! with the JWS `x5c` chain as trust path; the registration procedure then checks that chain
 //! against the roots configured for the format (GlobalSign for Google's service).
 //!
-//! Policy knobs ([`SafetyNetPolicy`](super::SafetyNetPolicy)) decide whether `ctsProfileMatch`
+//! Policy knobs ([`SafetyNetPolicy`]) decide whether `ctsProfileMatch`
 //! must be true and whether `timestampMs` must be recent at the verification time.
 
 use super::{
@@ -247,7 +247,7 @@ fn check_timestamp(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attestation::tpm::test_vectors::{Case, cases_with_fmt, load, with_member};
+    use crate::attestation::tpm::test_vectors::{Case, CaseExt, cases_with_fmt, load, with_member};
     use crate::trust::{ChainPolicy, TrustAnchors, verify_chain};
     use passkeyd_testkit::{LeafOptions, TestPki};
 
@@ -256,7 +256,7 @@ mod tests {
     const SWA_NEG: &str = "swa-neg-enforce-cts-check-by-default";
 
     fn lenient(case: &Case) -> AttestationOptions {
-        let mut o = case.options();
+        let mut o = case.recorded_options();
         o.safetynet.require_cts_profile_match = false;
         o
     }
@@ -337,7 +337,7 @@ mod tests {
     fn freshness_is_checked_at_the_verification_time() {
         let case = load(PYW);
         let ts_secs = 1_630_703_240; // timestampMs 1630703240057
-        let mut o = case.options();
+        let mut o = case.recorded_options();
         o.safetynet.check_freshness = true;
         // The vector's verification time (2021-09-01) is days before the response.
         assert!(matches!(
@@ -384,7 +384,7 @@ mod tests {
         let mut auth_data = case.auth_data().to_vec();
         auth_data[33] ^= 0x01; // the signature counter
         assert!(matches!(
-            case.run_with(verify, &case.stmt(), &auth_data, &case.options()),
+            case.run_with(verify, &case.stmt(), &auth_data, &case.recorded_options()),
             Err(AttestationError::Binding(m)) if m.contains("nonce")
         ));
     }
@@ -444,7 +444,7 @@ mod tests {
         }
         let jws = response(&case);
         for len in (0..jws.len()).step_by(97) {
-            let r = run_response(&case, &jws[..len], &case.options());
+            let r = run_response(&case, &jws[..len], &case.recorded_options());
             assert!(r.is_err(), "prefix {len}");
         }
     }
@@ -487,7 +487,7 @@ mod tests {
     }
 
     fn fresh_options(case: &Case, now: i64) -> AttestationOptions {
-        let mut o = case.options();
+        let mut o = case.recorded_options();
         o.time = UnixTime(now);
         o.safetynet = SafetyNetPolicy::default();
         o

@@ -1,126 +1,63 @@
-//! Test-only loader for the real registration vectors in `shared/vectors/registration` (schema
-//! in its README.md), used by the `tpm` and `android-safetynet` tests: it decodes the
-//! attestation object and hands a format's `verify` its inputs, with optional changes to
-//! `attStmt` for tampered variants.
+//! Test-only glue over the shared [`test_support`](crate::attestation::test_support) loader for
+//! the `tpm` and `android-safetynet` tests: the options a case was recorded under (RS1 allowed
+//! for legacy TPM attestation keys, the SafetyNet knobs of the case), and short ways to run a
+//! format's `verify` on a case with its own or a tampered `attStmt`.
 
-use crate::attestation::{
-    AttestationError, AttestationInput, AttestationOptions, AttestationOutcome,
+pub(crate) use crate::attestation::test_support::{
+    RegistrationVector as Case, VerifyFn, load_registration_vector as load,
+    registration_vectors_with_fmt, verify_parts, with_member, without_member,
 };
-use crate::authenticator_data::AuthenticatorData;
-use crate::b64;
-use crate::cbor::{self, Value};
-use crate::cose::{CosePublicKey, KeyPolicy};
-use crate::trust::{ChainError, TrustAnchors, UnixTime, ValidatedChain, verify_chain};
-use std::path::PathBuf;
+use crate::attestation::{AttestationError, AttestationOptions, AttestationOutcome};
+use crate::cbor::Value;
+use crate::cose::KeyPolicy;
+use crate::trust::{ChainError, ValidatedChain, verify_chain};
 
-/// A format's verification procedure.
-pub(crate) type VerifyFn = fn(
-    &AttestationInput<'_, '_>,
-    &AttestationOptions,
-) -> Result<AttestationOutcome, AttestationError>;
-
-fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")
-}
-
-/// One registration case.
-pub(crate) struct Case {
-    /// The whole case.
-    pub json: serde_json::Value,
-    /// The attestation object.
-    pub att_obj: Vec<u8>,
-    /// SHA-256 of clientDataJSON.
-    pub client_data_hash: [u8; 32],
-    /// The anchors named by `trust_roots`.
-    pub trust_roots: TrustAnchors,
-    /// `verification_time`, else now.
-    pub time: UnixTime,
-}
-
-/// Names of every registration case whose attestation object has format `fmt`.
+/// Names of every registration case whose attestation object has format `fmt`, sorted.
 pub(crate) fn cases_with_fmt(fmt: &str) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(vectors_dir().join("registration"))
-        .expect("vectors folder")
-        .filter_map(|e| {
-            let name = e.ok()?.file_name().into_string().ok()?;
-            name.strip_suffix(".json").map(str::to_string)
-        })
-        .filter(|n| {
-            let c = load(n);
-            c.fmt().as_deref() == Some(fmt)
-        })
-        .collect();
-    names.sort();
-    names
+    registration_vectors_with_fmt(fmt)
+        .into_iter()
+        .map(|v| v.name)
+        .collect()
 }
 
-/// Loads `registration/<name>.json`.
-pub(crate) fn load(name: &str) -> Case {
-    let dir = vectors_dir();
-    let text = std::fs::read(dir.join("registration").join(format!("{name}.json")))
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let json: serde_json::Value = serde_json::from_slice(&text).expect("case JSON");
-    let resp = &json["response"]["response"];
-    let att_obj = b64::decode(resp["attestationObject"].as_str().unwrap_or("")).unwrap_or_default();
-    let cdj = b64::decode(resp["clientDataJSON"].as_str().unwrap_or("")).expect("clientDataJSON");
-    let mut client_data_hash = [0u8; 32];
-    client_data_hash
-        .copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &cdj).as_ref());
-    let mut trust_roots = TrustAnchors::new();
-    for root in json["trust_roots"].as_array().into_iter().flatten() {
-        let pem = std::fs::read(dir.join("roots").join(root.as_str().expect("root name")))
-            .expect("root file");
-        trust_roots.extend(&TrustAnchors::from_pem(&pem).expect("root PEM"));
-    }
-    let time = json["verification_time"]
-        .as_str()
-        .map(|t| UnixTime::parse_rfc3339(t).expect("verification_time"))
-        .unwrap_or_else(UnixTime::now);
-    Case {
-        json,
-        att_obj,
-        client_data_hash,
-        trust_roots,
-        time,
-    }
-}
-
-impl Case {
-    fn object(&self) -> Option<Value<'_>> {
-        cbor::decode(&self.att_obj).ok()
-    }
-
-    /// `fmt` of the attestation object.
-    pub fn fmt(&self) -> Option<String> {
-        Some(self.object()?.get_text("fmt")?.as_text()?.to_string())
-    }
-
-    /// `attStmt`.
-    pub fn stmt(&self) -> Value<'_> {
-        self.object()
-            .and_then(|o| o.get_text("attStmt").cloned())
-            .expect("attStmt")
-    }
-
+/// Shorthands on a registration case.
+pub(crate) trait CaseExt {
+    /// `attStmt`, decoded.
+    fn stmt(&self) -> Value<'_>;
     /// `authData`.
-    pub fn auth_data(&self) -> &[u8] {
-        match cbor::decode(&self.att_obj).expect("attestation object") {
-            Value::Map(entries) => entries
-                .into_iter()
-                .find(|(k, _)| k.as_text() == Some("authData"))
-                .and_then(|(_, v)| v.as_bytes())
-                .expect("authData"),
-            _ => panic!("attestation object is not a map"),
-        }
+    fn auth_data(&self) -> &[u8];
+    /// The options the case was recorded under: its time; RS1 allowed, because several TPM
+    /// cases sign certInfo with RS1 although their credential key is RS256 or ES256; the
+    /// SafetyNet knobs `safetynet_check_freshness` / `safetynet_require_cts_profile_match`.
+    fn recorded_options(&self) -> AttestationOptions;
+    /// Runs `verify` with `stmt` and [`CaseExt::recorded_options`].
+    fn run(
+        &self,
+        verify: VerifyFn,
+        stmt: &Value<'_>,
+    ) -> Result<AttestationOutcome, AttestationError>;
+    /// Runs `verify` with explicit authenticator data and options.
+    fn run_with(
+        &self,
+        verify: VerifyFn,
+        stmt: &Value<'_>,
+        auth_data: &[u8],
+        options: &AttestationOptions,
+    ) -> Result<AttestationOutcome, AttestationError>;
+    /// Validates a trust path to the case's roots at the case's time.
+    fn chain(&self, outcome: &AttestationOutcome) -> Result<ValidatedChain, ChainError>;
+}
+
+impl CaseExt for Case {
+    fn stmt(&self) -> Value<'_> {
+        self.att_stmt_value()
     }
 
-    /// Whether the case is a positive one.
-    pub fn expect_ok(&self) -> bool {
-        self.json["expect"]["ok"].as_bool().unwrap_or(false)
+    fn auth_data(&self) -> &[u8] {
+        &self.auth_data
     }
 
-    /// Options at the case's time, RS1 allowed (legacy TPMs), SafetyNet knobs as recorded.
-    pub fn options(&self) -> AttestationOptions {
+    fn recorded_options(&self) -> AttestationOptions {
         let mut o = AttestationOptions {
             time: self.time,
             key_policy: KeyPolicy {
@@ -138,44 +75,26 @@ impl Case {
         o
     }
 
-    /// Runs `verify` with `stmt` (the case's own or a tampered one) and the case's options.
-    pub fn run(
+    fn run(
         &self,
         verify: VerifyFn,
         stmt: &Value<'_>,
     ) -> Result<AttestationOutcome, AttestationError> {
-        self.run_with(verify, stmt, self.auth_data(), &self.options())
+        self.run_with(verify, stmt, &self.auth_data, &self.recorded_options())
     }
 
-    /// Runs `verify` with explicit authenticator data and options.
-    pub fn run_with(
+    fn run_with(
         &self,
         verify: VerifyFn,
         stmt: &Value<'_>,
         auth_data: &[u8],
         options: &AttestationOptions,
     ) -> Result<AttestationOutcome, AttestationError> {
-        let ad = AuthenticatorData::parse(auth_data).expect("authData");
-        let acd = ad
-            .attested_credential_data
-            .as_ref()
-            .expect("attested credential data");
-        let key = CosePublicKey::from_cbor(acd.credential_public_key, &options.key_policy)
-            .expect("credential key");
-        verify(
-            &AttestationInput {
-                att_stmt: stmt,
-                auth_data: &ad,
-                client_data_hash: &self.client_data_hash,
-                credential_public_key: &key,
-            },
-            options,
-        )
+        verify_parts(verify, stmt, auth_data, &self.client_data_hash, options)
     }
 
-    /// Validates a trust path to the case's roots at the case's time.
-    pub fn chain(&self, outcome: &AttestationOutcome) -> Result<ValidatedChain, ChainError> {
-        let o = self.options();
+    fn chain(&self, outcome: &AttestationOutcome) -> Result<ValidatedChain, ChainError> {
+        let o = self.recorded_options();
         verify_chain(
             &outcome.trust_path,
             &self.trust_roots,
@@ -183,28 +102,6 @@ impl Case {
             &o.chain_policy,
         )
     }
-}
-
-/// `stmt` with member `key` set to `value` (added when absent).
-pub(crate) fn with_member<'a>(stmt: &Value<'a>, key: &'a str, value: Value<'a>) -> Value<'a> {
-    let mut entries = stmt.as_map().expect("attStmt map").to_vec();
-    match entries.iter_mut().find(|(k, _)| k.as_text() == Some(key)) {
-        Some(e) => e.1 = value,
-        None => entries.push((Value::Text(key), value)),
-    }
-    Value::Map(entries)
-}
-
-/// `stmt` without member `key`.
-pub(crate) fn without_member<'a>(stmt: &Value<'a>, key: &str) -> Value<'a> {
-    Value::Map(
-        stmt.as_map()
-            .expect("attStmt map")
-            .iter()
-            .filter(|(k, _)| k.as_text() != Some(key))
-            .cloned()
-            .collect(),
-    )
 }
 
 /// `attStmt[key]` as bytes, copied.

@@ -1,7 +1,9 @@
 //! Tests of the `tpm` format on every real TPM registration vector, tampered variants of them,
 //! and the individual steps.
 
-use super::test_vectors::{Case, cases_with_fmt, load, member_bytes, with_member, without_member};
+use super::test_vectors::{
+    Case, CaseExt, cases_with_fmt, load, member_bytes, with_member, without_member,
+};
 use super::*;
 use crate::cbor::Value;
 use crate::trust::Certificate;
@@ -143,7 +145,7 @@ fn the_aik_names_its_tpm() {
 #[test]
 fn rs1_is_refused_unless_the_policy_allows_it() {
     let case = load(RS1);
-    let mut options = case.options();
+    let mut options = case.recorded_options();
     options.key_policy.allow_rs1 = false;
     assert_eq!(
         case.run_with(verify, &case.stmt(), case.auth_data(), &options),
@@ -188,7 +190,7 @@ fn extra_data_over_other_authenticator_data_fails() {
     let mut auth_data = case.auth_data().to_vec();
     auth_data[0] ^= 0x01; // rpIdHash
     assert_binding_error(
-        case.run_with(verify, &case.stmt(), &auth_data, &case.options()),
+        case.run_with(verify, &case.stmt(), &auth_data, &case.recorded_options()),
         "SHA-256 hash of authenticatorData",
     );
     // An RS1 statement's extraData is a SHA-1 hash.
@@ -196,7 +198,7 @@ fn extra_data_over_other_authenticator_data_fails() {
     let mut auth_data = case.auth_data().to_vec();
     auth_data[0] ^= 0x01;
     assert_binding_error(
-        case.run_with(verify, &case.stmt(), &auth_data, &case.options()),
+        case.run_with(verify, &case.stmt(), &auth_data, &case.recorded_options()),
         "SHA-1 hash",
     );
 }
