@@ -140,7 +140,8 @@ impl RobustEnsemble {
         Ok(e)
     }
 
-    fn scaled(&self, x: &[f64]) -> Vec<f64> {
+    /// The robustly scaled vector `(x - center) / scale`.
+    pub fn scaled(&self, x: &[f64]) -> Vec<f64> {
         x.iter()
             .zip(&self.center)
             .zip(&self.scale)
@@ -154,11 +155,15 @@ impl RobustEnsemble {
     }
 
     fn nn_term(&self, z: &[f64], skip: Option<usize>) -> f64 {
+        self.nn_term_with(z, skip, &[])
+    }
+
+    fn nn_term_with(&self, z: &[f64], skip: Option<usize>, extra: &[Vec<f64>]) -> f64 {
         let c = self.params.clip;
         let k = self.params.k.max(1);
         let mut best: Vec<f64> = Vec::with_capacity(k + 1);
         let d = z.len();
-        for (i, r) in self.refs.iter().enumerate() {
+        for (i, r) in self.refs.iter().chain(extra.iter()).enumerate() {
             if Some(i) == skip {
                 continue;
             }
@@ -192,6 +197,17 @@ impl RobustEnsemble {
         } else {
             best.iter().sum::<f64>() / best.len() as f64
         }
+    }
+
+    /// Anomaly score with extra (already scaled, see [`RobustEnsemble::scaled`]) reference
+    /// vectors joining the enrolment references in the neighbour term: the session-adapted
+    /// template of [`crate::stream`].
+    pub fn score_with_refs(&self, x: &[f64], extra: &[Vec<f64>]) -> f64 {
+        let z = self.scaled(x);
+        let w = self.params.nn_weight;
+        let a = (self.center_term(&z) - self.norm_center.0) / self.norm_center.1;
+        let b = (self.nn_term_with(&z, None, extra) - self.norm_nn.0) / self.norm_nn.1;
+        (1.0 - w) * a + w * b
     }
 
     /// Anomaly score (a robust z-like value: around 0 for typical samples).

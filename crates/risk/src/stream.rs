@@ -31,6 +31,12 @@ pub struct StreamConfig {
     pub start: f64,
     /// simulated seconds between typings
     pub seconds_between: f64,
+    /// session adaptation: samples whose normalised anomaly is at or below this level join the
+    /// neighbour references for the rest of the stream (`None` = no adaptation; only the
+    /// robust ensemble adapts)
+    pub adapt_below: Option<f64>,
+    /// at most this many adapted references are kept (oldest dropped first)
+    pub adapt_max: usize,
 }
 
 impl Default for StreamConfig {
@@ -42,6 +48,8 @@ impl Default for StreamConfig {
             trust: TrustConfig::default(),
             start: 100.0,
             seconds_between: 10.0,
+            adapt_below: Some(0.0),
+            adapt_max: 100,
         }
     }
 }
@@ -131,22 +139,88 @@ pub fn build_streams(
     let mut dev = Vec::with_capacity(splits.len());
     for s in splits {
         let model: Model = cfg.detector.train(&s.train)?;
-        let all_held = cv_scores(cfg.detector, &s.train, cfg.folds)?;
+        let folds = cv_models(cfg.detector, &s.train, cfg.folds)?;
+        let all_held: Vec<f64> = folds
+            .iter()
+            .flat_map(|(lo, hi, m)| s.train[*lo..*hi].iter().map(|x| m.score(x)))
+            .collect();
         // the user after enrolment is practised: calibrate and tune on the held-out scores of the
         // enrolment repetitions after the first session (the first quarter)
-        let held = &all_held[all_held.len() / 4..];
+        let skip = all_held.len() / 4;
+        let held = &all_held[skip..];
         let cal = Calibration::from_scores(held, cfg.quantile).ok_or(TrainError::BadShape)?;
-        let norm = |v: &[Vec<f64>]| v.iter().map(|x| cal.normalise(model.score(x))).collect();
+        let norm = |v: &[Vec<f64>]| adaptive_anomalies(&model, &cal, cfg, v);
         test.push(SubjectStreams {
             genuine: norm(&s.genuine_test),
             impostors: s.impostor_stream.iter().map(|(_, v)| norm(v)).collect(),
         });
+        let mut dev_genuine = Vec::with_capacity(held.len());
+        for (lo, hi, m) in &folds {
+            let from = (*lo).max(skip);
+            if from < *hi {
+                dev_genuine.extend(adaptive_anomalies(m, &cal, cfg, &s.train[from..*hi]));
+            }
+        }
         dev.push(SubjectStreams {
-            genuine: held.iter().map(|&h| cal.normalise(h)).collect(),
+            genuine: dev_genuine,
             impostors: s.impostor_dev.iter().map(|(_, v)| norm(v)).collect(),
         });
     }
     Ok((test, dev))
+}
+
+/// Normalised anomalies of a stream, with session adaptation when configured: a sample at or
+/// below `cfg.adapt_below` joins the neighbour references of the robust ensemble for the rest of
+/// the stream.
+pub fn adaptive_anomalies(
+    model: &Model,
+    cal: &Calibration,
+    cfg: &StreamConfig,
+    stream: &[Vec<f64>],
+) -> Vec<f64> {
+    match (model, cfg.adapt_below) {
+        (Model::RobustEnsemble(e), Some(level)) => {
+            let mut extra: Vec<Vec<f64>> = Vec::new();
+            stream
+                .iter()
+                .map(|x| {
+                    let a = cal.normalise(e.score_with_refs(x, &extra));
+                    if a <= level && cfg.adapt_max > 0 {
+                        if extra.len() >= cfg.adapt_max {
+                            extra.remove(0);
+                        }
+                        extra.push(e.scaled(x));
+                    }
+                    a
+                })
+                .collect()
+        }
+        _ => stream
+            .iter()
+            .map(|x| cal.normalise(model.score(x)))
+            .collect(),
+    }
+}
+
+/// Fold models of a contiguous k-fold split: `(lo, hi, model trained without lo..hi)`.
+pub fn cv_models(
+    kind: DetectorKind,
+    train: &[Vec<f64>],
+    folds: usize,
+) -> Result<Vec<(usize, usize, Model)>, TrainError> {
+    let n = train.len();
+    let k = folds.clamp(2, n.max(2));
+    let mut out = Vec::with_capacity(k);
+    for f in 0..k {
+        let (lo, hi) = (f * n / k, (f + 1) * n / k);
+        let fit: Vec<Vec<f64>> = train[..lo]
+            .iter()
+            .chain(train[hi..].iter())
+            .cloned()
+            .collect();
+        out.push((lo, hi, kind.train(&fit)?));
+    }
+    Ok(out)
 }
 
 /// Held-out scores from a contiguous k-fold cross-validation within the training vectors.
@@ -219,13 +293,15 @@ pub fn stream_stats(
 }
 
 /// Grid of trust parameters searched on the tuning streams.
-pub const TUNING_GRID: (&[f64], &[f64], &[f64]) = (
+/// `(neutral, slope, reward_max, penalty_max)`.
+pub const TUNING_GRID: (&[f64], &[f64], &[f64], &[f64]) = (
     &[0.25, 0.5, 0.75, 1.0, 1.5],
-    &[10.0, 15.0, 20.0, 30.0, 40.0, 60.0],
-    &[5.0, 10.0, 20.0],
+    &[5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 60.0],
+    &[2.5, 5.0, 10.0],
+    &[25.0, 45.0],
 );
 
-/// Choose `neutral`, `slope` and `reward_max` on the tuning streams only: among the grid points
+/// Choose `neutral`, `slope`, `reward_max` and `penalty_max` on the tuning streams only: among the grid points
 /// whose tuning genuine streams stay uninterrupted at least `min_genuine` of the time, the one
 /// with the lowest tuning ANIA (ties: more impostors caught within 10). Falls back to the base
 /// configuration when no grid point qualifies.
@@ -238,11 +314,16 @@ pub fn tune_trust(
     let mut best: Option<(f64, f64, TrustConfig)> = None;
     for &neutral in TUNING_GRID.0 {
         for &slope in TUNING_GRID.1 {
-            for &reward_max in TUNING_GRID.2 {
+            for (&reward_max, &penalty_max) in TUNING_GRID
+                .2
+                .iter()
+                .flat_map(|r| TUNING_GRID.3.iter().map(move |p| (r, p)))
+            {
                 let t = TrustConfig {
                     neutral,
                     slope,
                     reward_max,
+                    penalty_max,
                     ..base.clone()
                 };
                 let r = stream_stats(&t, cfg, dev);
