@@ -193,20 +193,20 @@ fn case_time(json: &serde_json::Value) -> UnixTime {
     if let Some(t) = json["verification_time"].as_str() {
         return UnixTime::parse_rfc3339(t).expect("verification_time is RFC 3339");
     }
-    if let Some(note) = json["note"].as_str() {
-        if let Some(i) = note.find("time fixed at ") {
-            let rest = &note[i + "time fixed at ".len()..];
-            let token: String = rest
-                .chars()
-                .take_while(|c| !c.is_whitespace() && *c != ')' && *c != ';' && *c != ',')
-                .collect();
-            let token = if token.ends_with('Z') || token.contains('+') {
-                token
-            } else {
-                format!("{token}Z")
-            };
-            return UnixTime::parse_rfc3339(&token).expect("date in note is RFC 3339");
-        }
+    if let Some(note) = json["note"].as_str()
+        && let Some(i) = note.find("time fixed at ")
+    {
+        let rest = &note[i + "time fixed at ".len()..];
+        let token: String = rest
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != ')' && *c != ';' && *c != ',')
+            .collect();
+        let token = if token.ends_with('Z') || token.contains('+') {
+            token
+        } else {
+            format!("{token}Z")
+        };
+        return UnixTime::parse_rfc3339(&token).expect("date in note is RFC 3339");
     }
     UnixTime::now()
 }
