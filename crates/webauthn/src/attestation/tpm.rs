@@ -78,7 +78,7 @@ impl TpmDevice {
 }
 
 /// Vendor ids of the TCG TPM Vendor ID Registry (four ASCII bytes, zero padded).
-const TPM_VENDORS: [(u32, &str); 22] = [
+const TPM_VENDORS: [(u32, &str); 25] = [
     (0x414D_4400, "AMD"),
     (0x4154_4D4C, "Atmel"),
     (0x4252_434D, "Broadcom"),
@@ -100,6 +100,9 @@ const TPM_VENDORS: [(u32, &str); 22] = [
     (0x534D_5343, "SMSC"),
     (0x5354_4D20, "STMicroelectronics"),
     (0x534D_534E, "Samsung"),
+    (0x534E_5300, "Sinosun"),
+    (0x5458_4E00, "Texas Instruments"),
+    (0x5745_4300, "Winbond"),
     (0xFFFF_F1D0, "FIDO Alliance conformance testing"),
 ];
 

@@ -125,9 +125,7 @@ fn w3c_vector_chains_to_the_w3c_root() {
 fn the_aik_names_its_tpm() {
     let device = |name: &str| {
         let der = aik_der(&load(name));
-        let cert = Certificate::from_der(&der).unwrap();
-        let parsed = cert.parsed().unwrap();
-        check_aik_subject_alternative_name(&parsed).unwrap()
+        aik_tpm_device(&Certificate::from_der(&der).unwrap()).unwrap()
     };
     let nuvoton = device("swa-verify-tpm-response-with-non-spec-compliant-tcgattpm-san-str");
     assert_eq!(nuvoton.manufacturer, 0x4E54_4300);
@@ -561,5 +559,35 @@ fn a_corrupted_aik_certificate_never_panics() {
             // issuer's signature or an ignored field is for chain validation to catch.
             let _ = run_with_aik(&case, &tampered);
         }
+    }
+}
+
+#[test]
+fn the_ecc_curve_must_be_the_credential_curve() {
+    let case = load(W3C);
+    let raw = member_bytes(&case.stmt(), "pubArea");
+    let parsed = PubArea::parse(&raw).unwrap();
+    let PublicKeyParams::Ecc { curve_id, x, .. } = parsed.params else {
+        panic!("ECC pubArea");
+    };
+    assert_eq!(curve_id, structures::TPM_ECC_NIST_P256);
+    // curveID sits 2 (x size) + 2 (kdf) + 2 (curveID) bytes before x.
+    let at = offset(&raw, x) - 6;
+    assert_eq!(&raw[at..at + 2], &[0x00, 0x03]);
+    for (curve, expected) in [
+        (
+            0x0004u16,
+            "pubArea curve is P-384 but the credential public key is on P-256",
+        ),
+        (0x0010, "curveID 0x0010 is not NIST P-256"),
+    ] {
+        let mut tampered = raw.clone();
+        tampered[at..at + 2].copy_from_slice(&curve.to_be_bytes());
+        let r = run_with_member(&case, "pubArea", &tampered);
+        let message = match r {
+            Err(AttestationError::Binding(m) | AttestationError::Malformed(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(message.contains(expected), "{message}");
     }
 }
