@@ -9,7 +9,10 @@
 //! 2. validates the `x5c` chain to one of the configured trust anchors at the configured time
 //!    ([`crate::trust::verify_chain`]); the defaults ([`default_roots`]) are both roots the FIDO
 //!    Alliance has used for the BLOB, GlobalSign Root CA - R3 and GlobalSign Root R46, so a change
-//!    of signing hierarchy does not break loading;
+//!    of signing hierarchy does not break loading, and a path may use a prefix of `x5c` (extra
+//!    cross-certificates are tolerated); the leaf must be the MDS signing certificate
+//!    ([`MdsOptions::signer_names`]), since the GlobalSign roots also issue ordinary TLS
+//!    certificates;
 //! 3. checks every certificate of the validated path against the CRLs the caller supplied (each
 //!    CRL's signature is verified with its issuer from the path or the anchors, and its
 //!    thisUpdate/nextUpdate window must contain the verification time); a revoked serial number
@@ -233,7 +236,15 @@ pub struct MdsOptions {
     pub blocking_statuses: Vec<AuthenticatorStatus>,
     /// Chain rules (SHA-1 refused by default).
     pub chain_policy: ChainPolicy,
+    /// Names the signing (leaf) certificate must carry, as its subject CN or a subjectAltName DNS
+    /// name (compared case-insensitively). The default roots are public TLS roots, so without
+    /// this any certificate they issued could sign a BLOB. Default:
+    /// [`DEFAULT_SIGNER_NAMES`]; an empty list disables the check.
+    pub signer_names: Vec<String>,
 }
+
+/// The names the FIDO Alliance's BLOB signing certificate carries.
+pub const DEFAULT_SIGNER_NAMES: [&str; 2] = ["mds.fidoalliance.org", "mds3.fidoalliance.org"];
 
 impl Default for MdsOptions {
     fn default() -> Self {
@@ -246,6 +257,10 @@ impl Default for MdsOptions {
             allow_stale: false,
             blocking_statuses: AuthenticatorStatus::default_blocking(),
             chain_policy: ChainPolicy::default(),
+            signer_names: DEFAULT_SIGNER_NAMES
+                .iter()
+                .map(|n| (*n).to_owned())
+                .collect(),
         }
     }
 }
@@ -340,6 +355,15 @@ pub enum MdsError {
         /// The verification time.
         at: i64,
     },
+    /// The signing certificate does not carry any of [`MdsOptions::signer_names`].
+    SignerNotAllowed {
+        /// The signing certificate's subject.
+        subject: String,
+        /// Its subject CN and subjectAltName DNS names.
+        found: Vec<String>,
+        /// The names allowed.
+        expected: Vec<String>,
+    },
 }
 
 impl MdsError {
@@ -360,6 +384,7 @@ impl MdsError {
             Self::Payload { .. } => "mds_payload_invalid",
             Self::NotNewer { .. } => "mds_not_newer",
             Self::Stale { .. } => "mds_stale",
+            Self::SignerNotAllowed { .. } => "mds_signer_not_allowed",
         }
     }
 }
@@ -422,6 +447,16 @@ impl fmt::Display for MdsError {
             Self::Stale { next_update, at } => write!(
                 f,
                 "it is stale: nextUpdate {next_update} has passed (checked at {at})"
+            ),
+            Self::SignerNotAllowed {
+                subject,
+                found,
+                expected,
+            } => write!(
+                f,
+                "the signing certificate '{subject}' is for [{}], none of the allowed signer names [{}] (MdsOptions::signer_names)",
+                found.join(", "),
+                expected.join(", ")
             ),
         }
     }
@@ -621,14 +656,9 @@ impl MetadataBlob {
         if options.roots.is_empty() {
             return Err(MdsError::NoTrustAnchors);
         }
-        let validated = verify_chain(
-            &jws.x5c,
-            &options.roots,
-            options.time,
-            &options.chain_policy,
-        )
-        .map_err(MdsError::Chain)?;
-        check_revocation(&jws.x5c, &validated, options)?;
+        let (path, validated) = build_path(&jws.x5c, options)?;
+        check_signer_name(path, &options.signer_names)?;
+        check_revocation(path, &validated, options)?;
         Self::from_verified_payload(&jws.payload, options, validated.anchor_subject)
     }
 
@@ -800,6 +830,67 @@ impl MetadataBlob {
         self.entry(aaguid)
             .is_some_and(|e| e.is_blocked(at, &self.blocking))
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signer and path.
+
+/// Requires the leaf to carry one of `allowed` as subject CN or subjectAltName DNS name.
+fn check_signer_name(x5c: &[Certificate], allowed: &[String]) -> Result<(), MdsError> {
+    if allowed.is_empty() {
+        return Ok(());
+    }
+    let leaf = x5c
+        .first()
+        .ok_or(MdsError::Jws(JwsError::MissingX5c))?
+        .parsed()
+        .map_err(MdsError::Chain)?;
+    let mut names: Vec<String> = leaf
+        .subject()
+        .iter_common_name()
+        .filter_map(|cn| cn.as_str().ok())
+        .map(str::to_owned)
+        .collect();
+    if let Ok(Some(san)) = leaf.subject_alternative_name() {
+        for name in &san.value.general_names {
+            if let x509_parser::extensions::GeneralName::DNSName(dns) = name {
+                names.push((*dns).to_owned());
+            }
+        }
+    }
+    if names
+        .iter()
+        .any(|n| allowed.iter().any(|a| a.eq_ignore_ascii_case(n)))
+    {
+        return Ok(());
+    }
+    Err(MdsError::SignerNotAllowed {
+        subject: leaf.subject().to_string(),
+        found: names,
+        expected: allowed.to_vec(),
+    })
+}
+
+/// Finds a path from the `x5c` leaf to a trust anchor: the whole `x5c` first, then ever shorter
+/// prefixes of it. The FIDO Alliance ships extra certificates during root transitions (a
+/// cross-certificate of GlobalSign Root R46 signed by Root CA - R3 since August 2026), so the path
+/// to a configured root may not use every certificate. When no prefix validates, the error of the
+/// whole chain is returned.
+fn build_path<'c>(
+    x5c: &'c [Certificate],
+    options: &MdsOptions,
+) -> Result<(&'c [Certificate], ValidatedChain), MdsError> {
+    let mut first_error = None;
+    for len in (1..=x5c.len()).rev() {
+        let Some(path) = x5c.get(..len) else { continue };
+        match verify_chain(path, &options.roots, options.time, &options.chain_policy) {
+            Ok(validated) => return Ok((path, validated)),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(MdsError::Chain(first_error.unwrap_or(ChainError::Empty)))
 }
 
 // ---------------------------------------------------------------------------------------------

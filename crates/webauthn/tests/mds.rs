@@ -82,6 +82,9 @@ impl Pki {
         p.is_ca = IsCa::ExplicitNoCa;
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         p.serial_number = Some(SerialNumber::from_slice(&LEAF_SERIAL));
+        p.subject_alt_names = vec![rcgen::SanType::DnsName(
+            "blob.test.example".try_into().unwrap(),
+        )];
         p.not_before = date_time_ymd(from, 1, 1);
         p.not_after = date_time_ymd(to, 1, 1);
         let cert = p.signed_by(&k, &self.intermediate).unwrap();
@@ -103,6 +106,7 @@ impl Pki {
         MdsOptions {
             roots: self.anchors(),
             time: now(),
+            signer_names: vec!["mds.test.example".into()],
             ..MdsOptions::default()
         }
     }
@@ -389,6 +393,7 @@ fn wrong_root_refused() {
         &bytes,
         &MdsOptions {
             time: now(),
+            signer_names: vec!["mds.test.example".into()],
             ..MdsOptions::default()
         },
     )
@@ -819,6 +824,7 @@ fn testkit_blob_builder_and_signer_interoperate() {
         &MdsOptions {
             roots,
             time: now(),
+            signer_names: vec!["passkeyd Test MDS Signer".into()],
             ..MdsOptions::default()
         },
     )
@@ -841,5 +847,116 @@ fn testkit_blob_builder_and_signer_interoperate() {
             .certificates()[0]
             .der(),
         pki.root_der().as_slice()
+    );
+}
+
+#[test]
+fn signing_certificate_must_carry_an_allowed_name() {
+    let pki = Pki::new();
+    let bytes = pki.signer(2020, 2030).sign(&sample_payload(&pki));
+    // The default names are the FIDO Alliance's: a certificate for another name is refused even
+    // though it chains to a trusted root.
+    let err = MetadataBlob::verify(
+        &bytes,
+        &MdsOptions {
+            signer_names: passkeyd_webauthn::mds::DEFAULT_SIGNER_NAMES
+                .iter()
+                .map(|n| n.to_string())
+                .collect(),
+            ..pki.options()
+        },
+    )
+    .unwrap_err();
+    match &err {
+        MdsError::SignerNotAllowed {
+            found, expected, ..
+        } => {
+            assert_eq!(found, &["mds.test.example", "blob.test.example"]);
+            assert!(expected.contains(&"mds.fidoalliance.org".to_string()));
+        }
+        other => panic!("expected SignerNotAllowed, got {other}"),
+    }
+    assert_eq!(err.code(), "mds_signer_not_allowed");
+    assert_eq!(
+        MdsOptions::default().signer_names,
+        ["mds.fidoalliance.org", "mds3.fidoalliance.org"]
+    );
+    // A subjectAltName DNS name matches too, case-insensitively; an empty list disables the check.
+    for names in [vec!["BLOB.test.example".to_string()], vec![]] {
+        MetadataBlob::verify(
+            &bytes,
+            &MdsOptions {
+                signer_names: names,
+                ..pki.options()
+            },
+        )
+        .unwrap();
+    }
+}
+
+/// A root transition like the MDS one of August 2026: the intermediate is issued by a new root,
+/// and `x5c` also carries the new root cross-signed by the old one.
+#[test]
+fn root_transition_with_a_cross_certificate() {
+    let old_root = CertifiedIssuer::self_signed(
+        {
+            let mut p = ca_params("Old Root");
+            p.not_after = date_time_ymd(2027, 1, 1);
+            p
+        },
+        key(),
+    )
+    .unwrap();
+    let new_root = CertifiedIssuer::self_signed(ca_params("New Root"), key()).unwrap();
+    let mut cross_params = ca_params("New Root");
+    cross_params.not_after = date_time_ymd(2027, 1, 1);
+    let cross = cross_params.signed_by(new_root.key(), &old_root).unwrap();
+    let intermediate =
+        CertifiedIssuer::signed_by(ca_params("New Intermediate"), key(), &new_root).unwrap();
+    let k = key();
+    let mut p = CertificateParams::default();
+    p.distinguished_name = name("mds.test.example");
+    p.is_ca = IsCa::ExplicitNoCa;
+    p.not_before = date_time_ymd(2020, 1, 1);
+    p.not_after = date_time_ymd(2030, 1, 1);
+    let leaf = p.signed_by(&k, &intermediate).unwrap();
+    let signer = Signer {
+        chain: vec![
+            leaf.der().to_vec(),
+            intermediate.der().to_vec(),
+            cross.der().to_vec(),
+        ],
+        key: EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, k.serialized_der()).unwrap(),
+    };
+    let bytes = signer.sign(&payload(1, "2030-01-01", json!([])));
+    let anchors = |roots: &[&Ca]| {
+        let mut t = TrustAnchors::new();
+        for r in roots {
+            t.add(Certificate::from_der(r.der()).unwrap());
+        }
+        t
+    };
+    let options = |roots: TrustAnchors, at: UnixTime| MdsOptions {
+        roots,
+        time: at,
+        signer_names: vec!["mds.test.example".into()],
+        ..MdsOptions::default()
+    };
+    // Old root only: through the cross-certificate.
+    let blob = MetadataBlob::verify(&bytes, &options(anchors(&[&old_root]), now())).unwrap();
+    assert!(blob.anchor_subject().contains("Old Root"));
+    // New root only: the path stops before the cross-certificate.
+    let blob = MetadataBlob::verify(&bytes, &options(anchors(&[&new_root]), now())).unwrap();
+    assert!(blob.anchor_subject().contains("New Root"));
+    // Both, after the old root and the cross-certificate expired: the new root still works.
+    let later = date("2028-06-01");
+    let blob =
+        MetadataBlob::verify(&bytes, &options(anchors(&[&old_root, &new_root]), later)).unwrap();
+    assert!(blob.anchor_subject().contains("New Root"));
+    // Old root only after it expired: refused, with the whole chain's error.
+    let err = MetadataBlob::verify(&bytes, &options(anchors(&[&old_root]), later)).unwrap_err();
+    assert!(
+        matches!(err, MdsError::Chain(ChainError::Expired { .. })),
+        "{err}"
     );
 }
