@@ -243,6 +243,9 @@ pub struct MdsOptions {
     pub signer_names: Vec<String>,
 }
 
+/// The most certificates accepted in the BLOB's `x5c` header (path building tries every prefix).
+pub const MAX_X5C: usize = 8;
+
 /// The names the FIDO Alliance's BLOB signing certificate carries.
 pub const DEFAULT_SIGNER_NAMES: [&str; 2] = ["mds.fidoalliance.org", "mds3.fidoalliance.org"];
 
@@ -355,6 +358,13 @@ pub enum MdsError {
         /// The verification time.
         at: i64,
     },
+    /// The `x5c` header holds more certificates than any real chain needs.
+    TooManyCertificates {
+        /// How many it holds.
+        found: usize,
+        /// The most accepted ([`MAX_X5C`]).
+        max: usize,
+    },
     /// The signing certificate does not carry any of [`MdsOptions::signer_names`].
     SignerNotAllowed {
         /// The signing certificate's subject.
@@ -385,6 +395,7 @@ impl MdsError {
             Self::NotNewer { .. } => "mds_not_newer",
             Self::Stale { .. } => "mds_stale",
             Self::SignerNotAllowed { .. } => "mds_signer_not_allowed",
+            Self::TooManyCertificates { .. } => "mds_too_many_certificates",
         }
     }
 }
@@ -447,6 +458,10 @@ impl fmt::Display for MdsError {
             Self::Stale { next_update, at } => write!(
                 f,
                 "it is stale: nextUpdate {next_update} has passed (checked at {at})"
+            ),
+            Self::TooManyCertificates { found, max } => write!(
+                f,
+                "its x5c header holds {found} certificates; at most {max} are accepted"
             ),
             Self::SignerNotAllowed {
                 subject,
@@ -655,6 +670,12 @@ impl MetadataBlob {
         jws.verify_signature()?;
         if options.roots.is_empty() {
             return Err(MdsError::NoTrustAnchors);
+        }
+        if jws.x5c.len() > MAX_X5C {
+            return Err(MdsError::TooManyCertificates {
+                found: jws.x5c.len(),
+                max: MAX_X5C,
+            });
         }
         let (path, validated) = build_path(&jws.x5c, options)?;
         check_signer_name(path, &options.signer_names)?;

@@ -455,6 +455,13 @@ fn bad_signature_refused() {
         MetadataBlob::verify(&impostor.sign(&sample_payload(&pki)), &pki.options()).unwrap_err();
     assert_eq!(err, MdsError::Jws(JwsError::BadSignature));
 
+    // An absurdly long x5c is refused before any path building.
+    let mut long = signer.chain.clone();
+    long.extend(std::iter::repeat_n(pki.intermediate.der().to_vec(), 8));
+    let padded = sign_jwt_es256(&long, &sample_payload(&pki), &signer.key);
+    let err = MetadataBlob::verify(padded.as_bytes(), &pki.options()).unwrap_err();
+    assert_eq!(err, MdsError::TooManyCertificates { found: 10, max: 8 });
+
     // Not a JWS at all.
     let err = MetadataBlob::verify(b"not a jws", &pki.options()).unwrap_err();
     assert!(matches!(err, MdsError::Jws(JwsError::Format(_))), "{err}");
