@@ -591,3 +591,5 @@ fn the_ecc_curve_must_be_the_credential_curve() {
         assert!(message.contains(expected), "{message}");
     }
 }
+
+mod synthetic;
