@@ -88,7 +88,11 @@ fn tcg_san(manufacturer: &str) -> Vec<u8> {
 }
 
 struct Built {
-    att_stmt_parts: (i64, Vec<Vec<u8>>, Vec<u8>, Vec<u8>, Vec<u8>),
+    alg: i64,
+    x5c: Vec<Vec<u8>>,
+    sig: Vec<u8>,
+    cert_info: Vec<u8>,
+    pub_area: Vec<u8>,
     auth_data: Vec<u8>,
     root: Vec<u8>,
 }
@@ -229,20 +233,25 @@ fn build(shape: Shape, aik: &Aik) -> Built {
         .to_vec();
 
     Built {
-        att_stmt_parts: (
-            alg,
-            vec![aik_cert.der().to_vec(), ca.der().to_vec()],
-            sig,
-            cert_info,
-            pub_area,
-        ),
+        alg,
+        x5c: vec![aik_cert.der().to_vec(), ca.der().to_vec()],
+        sig,
+        cert_info,
+        pub_area,
         auth_data,
         root: ca.der().to_vec(),
     }
 }
 
 fn run(built: &Built) -> Result<AttestationOutcome, AttestationError> {
-    let (alg, x5c, sig, cert_info, pub_area) = &built.att_stmt_parts;
+    let Built {
+        alg,
+        x5c,
+        sig,
+        cert_info,
+        pub_area,
+        ..
+    } = built;
     let stmt = Value::Map(vec![
         (Value::Text("ver"), Value::Text("2.0")),
         (Value::Text("alg"), Value::Int(i128::from(*alg))),
