@@ -30,9 +30,9 @@ pub const KM_PURPOSE_SIGN: i64 = 2;
 ///
 /// Step 1: `attStmt` is a map with `alg`, `sig` and `x5c`. Step 2: `sig` verifies over
 /// `authenticatorData || clientDataHash` with the public key of `x5c[0]` and `alg`. Step 3: that
-/// public key equals the credential public key ([`check_public_key`]). Step 4: the key
+/// public key equals the credential public key (`check_public_key`). Steps 4-5: the key
 /// description's attestationChallenge equals clientDataHash, and its authorization lists meet
-/// the requirements ([`check_key_description`]). Step 5: return attestation type Basic and
+/// the requirements ([`check_key_description`]). Step 6: return attestation type Basic and
 /// trust path `x5c`.
 pub fn verify(
     input: &AttestationInput<'_, '_>,
@@ -69,8 +69,8 @@ pub fn verify(
     })
 }
 
-/// §8.4 step 3: "Verify that the public key in the first certificate in x5c matches the
-/// credentialPublicKey in the attestedCredentialData in authenticatorData."
+/// §8.4 step 3: the public key of the first certificate in `x5c` must be the credential public
+/// key of the attested credential data.
 fn check_public_key(
     leaf: &Certificate,
     input: &AttestationInput<'_, '_>,
@@ -85,8 +85,8 @@ fn check_public_key(
     Ok(())
 }
 
-/// The value of the key description extension of the attestation certificate (§8.4 step 4
-/// needs it); it must appear exactly once.
+/// The value of the key description extension of the attestation certificate (§8.4 steps 4
+/// and 5 need it); it must appear exactly once.
 fn key_description_extension(leaf: &Certificate) -> Result<Vec<u8>, AttestationError> {
     let cert = leaf.parsed()?;
     let mut found = cert
@@ -255,17 +255,15 @@ fn parse_purpose(member: &der::Any<'_>) -> Result<Vec<i64>, AttestationError> {
         .collect()
 }
 
-/// §8.4 step 4, the key description checks:
+/// §8.4 steps 4 and 5, the key description checks:
 ///
-/// - "Verify that the attestationChallenge field in the attestation certificate extension data
-///   is identical to clientDataHash."
-/// - "The AuthorizationList.allApplications field is not present on either authorization list
-///   (softwareEnforced nor teeEnforced), since PublicKeyCredential MUST be scoped to the RP ID."
-/// - "For the following, use only the teeEnforced authorization list if the RP wants to accept
-///   only keys from a trusted execution environment, otherwise use the union of teeEnforced
-///   and softwareEnforced": origin is KM_ORIGIN_GENERATED and purpose contains
-///   KM_PURPOSE_SIGN. The trusted-environment-only choice is
-///   [`AttestationOptions::android_key_require_hardware`].
+/// - step 4: attestationChallenge is identical to clientDataHash (`check_challenge`);
+/// - step 5: allApplications is present in neither authorization list, because the credential
+///   must be scoped to the RP ID (`check_all_applications_absent`);
+/// - step 5: origin is KM_ORIGIN_GENERATED and purpose contains KM_PURPOSE_SIGN, read from
+///   teeEnforced alone when the relying party accepts only keys held in a trusted execution
+///   environment ([`AttestationOptions::android_key_require_hardware`]), otherwise from the
+///   union of teeEnforced and softwareEnforced (`check_origin`, `check_purpose`).
 pub fn check_key_description(
     description: &KeyDescription,
     client_data_hash: &[u8; 32],
@@ -292,7 +290,7 @@ fn check_challenge(
     Ok(())
 }
 
-/// §8.4 step 4: allApplications [600] is absent from both authorization lists.
+/// §8.4 step 5: allApplications [600] is absent from both authorization lists.
 fn check_all_applications_absent(description: &KeyDescription) -> Result<(), AttestationError> {
     for (name, list) in [
         ("softwareEnforced", &description.software_enforced),
@@ -307,7 +305,7 @@ fn check_all_applications_absent(description: &KeyDescription) -> Result<(), Att
     Ok(())
 }
 
-/// §8.4 step 4: origin is KM_ORIGIN_GENERATED.
+/// §8.4 step 5: origin is KM_ORIGIN_GENERATED.
 ///
 /// With `require_hardware`, teeEnforced must carry origin GENERATED. Otherwise every origin in
 /// the union of both lists must be GENERATED; when neither list carries an origin the check
@@ -350,11 +348,11 @@ fn origin_error(found: i64) -> AttestationError {
     ))
 }
 
-/// §8.4 step 4: purpose contains KM_PURPOSE_SIGN.
+/// §8.4 step 5: purpose contains KM_PURPOSE_SIGN.
 ///
 /// With `require_hardware`, teeEnforced must carry it. Otherwise the union of both lists must
 /// contain it whenever either list carries a purpose; when neither does, the check passes (the
-/// W3C test vector case, as for [`check_origin`]).
+/// W3C test vector case, as for `check_origin`).
 fn check_purpose(
     description: &KeyDescription,
     require_hardware: bool,
@@ -631,9 +629,20 @@ mod tests {
             ..v.options()
         };
         v.verify_with_options(verify, &strict).unwrap();
-        // Every truncation of the real extension fails cleanly.
+        // Every truncation of the real extension fails cleanly, and no byte change panics.
         for n in 0..ext.len() {
             assert!(KeyDescription::parse(&ext[..n]).is_err(), "{n}");
+        }
+        let mut mutated = ext.clone();
+        for i in 0..mutated.len() {
+            for value in [0x00u8, 0x1f, 0x7f, 0x80, 0x84, 0xbf, 0xff] {
+                let saved = mutated[i];
+                mutated[i] = value;
+                if let Ok(kd) = KeyDescription::parse(&mutated) {
+                    let _ = check_key_description(&kd, &v.client_data_hash, &v.options());
+                }
+                mutated[i] = saved;
+            }
         }
     }
 

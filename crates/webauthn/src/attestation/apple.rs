@@ -16,8 +16,8 @@ pub const OID_APPLE_NONCE: &str = "1.2.840.113635.100.8.2";
 /// §8.8 verification procedure.
 ///
 /// Step 1: `attStmt` is a map holding `x5c`. Steps 2-4: the nonce extension of credCert equals
-/// SHA-256(authenticatorData || clientDataHash) ([`check_nonce`]). Step 5: the credential
-/// public key equals credCert's subject public key ([`check_public_key`]). Step 6: return
+/// SHA-256(authenticatorData || clientDataHash) (`check_nonce`). Step 5: the credential
+/// public key equals credCert's subject public key (`check_public_key`). Step 6: return
 /// attestation type Anonymization CA and trust path `x5c`.
 pub fn verify(
     input: &AttestationInput<'_, '_>,
@@ -47,9 +47,8 @@ pub fn verify(
     })
 }
 
-/// §8.8 steps 2-4: concatenate authenticatorData and clientDataHash to form
-/// nonceToHash; hash it with SHA-256 to form nonce; verify that nonce equals the value of the
-/// extension with OID 1.2.840.113635.100.8.2 in credCert.
+/// §8.8 steps 2-4: nonce = SHA-256(authenticatorData || clientDataHash) must equal the value
+/// certified in credCert's extension 1.2.840.113635.100.8.2.
 fn check_nonce(
     cred_cert: &Certificate,
     auth_data: &[u8],
@@ -114,8 +113,7 @@ fn nonce_from_extension(value: &[u8]) -> Result<&[u8], AttestationError> {
     nonce.ok_or_else(|| err("no [1] element holding the nonce"))
 }
 
-/// §8.8 step 5: "Verify that the credential public key equals the Subject Public Key of
-/// credCert."
+/// §8.8 step 5: the credential public key must be the subject public key of credCert.
 fn check_public_key(
     cred_cert: &Certificate,
     input: &AttestationInput<'_, '_>,

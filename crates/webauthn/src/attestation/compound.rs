@@ -14,11 +14,11 @@ use crate::cbor::Value;
 /// §8.9 verification procedure.
 ///
 /// Step 1: `attStmt` is an array of at least two `{fmt, attStmt}` maps, none of format
-/// `compound` ([`components`]). Step 2: for each `subStmt`, evaluate the verification procedure
+/// `compound` (`components`). Step 2: for each `subStmt`, evaluate the verification procedure
 /// of `subStmt.fmt` with `subStmt.attStmt`, authenticatorData and clientDataHash; this
 /// verifier's policy is that all must succeed. Step 3: return the outcomes of all of them in
 /// `components`, and as the compound's own type and trust path those of the strongest
-/// ([`strongest`]).
+/// (`strongest`).
 pub fn verify(
     input: &AttestationInput<'_, '_>,
     options: &AttestationOptions,
@@ -133,7 +133,7 @@ fn strength(t: AttestationType) -> u8 {
 }
 
 /// §8.9 step 3 (this verifier's choice of "any combination of outputs"): the first component
-/// of the greatest [`strength`].
+/// of the greatest `strength`.
 fn strongest(outcomes: &[(String, AttestationOutcome)]) -> Option<&AttestationOutcome> {
     outcomes.iter().map(|(_, o)| o).reduce(|best, o| {
         if strength(o.attestation_type) > strength(best.attestation_type) {
@@ -234,6 +234,60 @@ mod tests {
             matches!(&r, Err(AttestationError::Certificate(m)) if m.starts_with("compound statement 1 (packed)")),
             "{r:?}"
         );
+    }
+
+    /// Every single-byte change of real statements (of every format this module family
+    /// verifies) must be refused or accepted without a panic; none may verify unless the byte
+    /// lies outside what any check reads.
+    #[test]
+    fn mutated_statements_never_panic() {
+        use crate::attestation::test_support::load_registration_vector;
+        use crate::attestation::{android_key, apple, fido_u2f, packed};
+        let cases: [(&str, crate::attestation::test_support::VerifyFn); 5] = [
+            ("w3c-packed-es256", packed::verify),
+            ("w3c-packed-self-es256", packed::verify),
+            ("w3c-fido-u2f-es256", fido_u2f::verify),
+            ("w3c-apple-es256", apple::verify),
+            ("pyw-android-key-hardware-es256", android_key::verify),
+        ];
+        for (name, format_verify) in cases {
+            let v = load_registration_vector(name);
+            let options = v.options();
+            let mut bytes = v.att_stmt.clone();
+            for i in 0..bytes.len() {
+                for mask in [0x01u8, 0x80] {
+                    bytes[i] ^= mask;
+                    if let Ok(stmt) = crate::cbor::decode(&bytes) {
+                        let _ = verify_parts(
+                            format_verify,
+                            &stmt,
+                            &v.auth_data,
+                            &v.client_data_hash,
+                            &options,
+                        );
+                        // Inside a compound statement too.
+                        let wrapped = Value::Array(vec![
+                            Value::Map(vec![
+                                (Value::Text("fmt"), Value::Text(v.fmt.as_str())),
+                                (Value::Text("attStmt"), stmt.clone()),
+                            ]),
+                            Value::Map(vec![
+                                (Value::Text("fmt"), Value::Text("none")),
+                                (Value::Text("attStmt"), Value::Map(vec![])),
+                            ]),
+                        ]);
+                        let _ = verify_parts(
+                            verify,
+                            &wrapped,
+                            &v.auth_data,
+                            &v.client_data_hash,
+                            &options,
+                        );
+                    }
+                    bytes[i] ^= mask;
+                }
+            }
+        }
     }
 
     #[test]

@@ -11,11 +11,13 @@ use crate::trust::Certificate;
 
 /// §8.6 verification procedure.
 ///
-/// Step 1: `attStmt` is a map with `sig` (bytes) and `x5c` (exactly one certificate), and the
-/// certificate key is EC P-256 ([`attestation_certificate`]). Steps 2-3: the credential public
-/// key is EC2 P-256 and becomes the raw point `0x04 || x || y` ([`public_key_u2f`]). Step 4:
-/// build `verificationData` ([`verification_data`]). Step 5: verify `sig` (ES256) with the
-/// certificate key. Step 7: return attestation type Basic and trust path `x5c`.
+/// Step 1: `attStmt` is a map with `sig` (bytes) and `x5c`. Step 2: `x5c` holds exactly one
+/// certificate, whose key is EC P-256 (`attestation_certificate`). Step 3: take rpIdHash,
+/// credentialId and the credential public key from authenticatorData. Step 4: the credential
+/// public key is EC2 P-256 and becomes the raw point `0x04 || x || y` (`public_key_u2f`).
+/// Step 5: build `verificationData` (`verification_data`). Step 6: verify `sig` (ECDSA P-256
+/// with SHA-256) with the certificate key. Step 8: return attestation type Basic and trust path
+/// `x5c` (step 7, telling Basic from AttCA through external knowledge, is left to metadata).
 pub fn verify(
     input: &AttestationInput<'_, '_>,
     options: &AttestationOptions,
@@ -57,10 +59,8 @@ pub fn verify(
     })
 }
 
-/// §8.6 step 2: "Check that x5c has exactly one element and let attCert be that element. Let
-/// certificate public key be the public key conveyed by attCert. If certificate public key is
-/// not an Elliptic Curve (EC) public key over the P-256 curve, terminate this algorithm and
-/// return an appropriate error."
+/// §8.6 step 2: `x5c` must hold exactly one certificate (attCert), and attCert's public key
+/// must be an elliptic-curve key on P-256.
 fn attestation_certificate(x5c: &[Certificate]) -> Result<&Certificate, AttestationError> {
     let [att_cert] = x5c else {
         return Err(AttestationError::Malformed(format!(
@@ -81,7 +81,7 @@ fn attestation_certificate(x5c: &[Certificate]) -> Result<&Certificate, Attestat
     }
 }
 
-/// §8.6 step 3: convert the COSE_Key credential public key to the raw ANSI X9.62 form
+/// §8.6 step 4: convert the COSE_Key credential public key to the raw ANSI X9.62 form
 /// `0x04 || x || y`; x and y must be 32 bytes each, i.e. the key must be EC2 on P-256.
 fn public_key_u2f(material: &KeyMaterial) -> Result<&[u8], AttestationError> {
     match material {
@@ -96,7 +96,7 @@ fn public_key_u2f(material: &KeyMaterial) -> Result<&[u8], AttestationError> {
     }
 }
 
-/// §8.6 step 4: `verificationData = 0x00 || rpIdHash || clientDataHash || credentialId ||
+/// §8.6 step 5: `verificationData = 0x00 || rpIdHash || clientDataHash || credentialId ||
 /// publicKeyU2F` (the U2F registration message, FIDO U2F Raw Message Formats §4.3).
 fn verification_data(
     rp_id_hash: &[u8; 32],

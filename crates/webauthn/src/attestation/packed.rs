@@ -23,7 +23,7 @@ pub const ATTESTATION_OU: &str = "Authenticator Attestation";
 ///
 /// Step 1: `attStmt` must be a well-formed packed statement: a map with an integer `alg` and a
 /// byte-string `sig`, and an optional `x5c`. Step 2 (`x5c` present) is
-/// [`verify_basic`]; step 3 (`x5c` absent) is [`verify_self`]. A statement carrying
+/// `verify_basic`; step 3 (`x5c` absent) is `verify_self`. A statement carrying
 /// `ecdaaKeyId` is refused: ECDAA is not part of Level 3.
 pub fn verify(
     input: &AttestationInput<'_, '_>,
@@ -164,7 +164,7 @@ pub fn check_certificate_requirements(cert: &X509Certificate<'_>) -> Result<(), 
     check_not_ca(cert)
 }
 
-/// §8.2.1: "Version MUST be set to 3 (which is indicated by an ASN.1 INTEGER with value 2)".
+/// §8.2.1: the certificate must be X.509 version 3 (encoded as the INTEGER 2).
 fn check_version(cert: &X509Certificate<'_>) -> Result<(), AttestationError> {
     if cert.version() != X509Version::V3 {
         return Err(AttestationError::Certificate(format!(
@@ -223,7 +223,7 @@ fn check_subject(subject: &X509Name<'_>) -> Result<(), AttestationError> {
     Ok(())
 }
 
-/// §8.2.1: "The Basic Constraints extension MUST have the CA component set to false."
+/// §8.2.1: basicConstraints must say the certificate is not a CA.
 fn check_not_ca(cert: &X509Certificate<'_>) -> Result<(), AttestationError> {
     match cert.basic_constraints() {
         Ok(Some(bc)) if bc.value.ca => Err(AttestationError::Certificate(
@@ -474,6 +474,29 @@ mod tests {
         assert!(
             matches!(r, Err(AttestationError::AlgorithmMismatch(_))),
             "{r:?}"
+        );
+    }
+
+    #[test]
+    fn self_attestation_with_another_credential_key_fails() {
+        let v = load_registration_vector("w3c-packed-self-es256");
+        let other = load_registration_vector("swa-verify-packed-ec2-attestation");
+        let ad = crate::authenticator_data::AuthenticatorData::parse(&other.auth_data).unwrap();
+        let other_key = CosePublicKey::from_cbor(
+            ad.attested_credential_data
+                .as_ref()
+                .unwrap()
+                .credential_public_key,
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(other_key.alg(), CoseAlgorithm::Es256);
+        let stmt = v.att_stmt_value();
+        let sig = stmt.get_text("sig").and_then(Value::as_bytes).unwrap();
+        let message = util::signed_message(&v.auth_data, &v.client_data_hash);
+        assert_eq!(
+            verify_self(&other_key, -7, sig, &message),
+            Err(AttestationError::BadSignature)
         );
     }
 
