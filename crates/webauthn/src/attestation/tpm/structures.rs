@@ -536,4 +536,33 @@ mod tests {
         assert!(r.clone().u8("e").is_err());
         assert_eq!(r.finish(), Ok(()));
     }
+
+    #[test]
+    fn random_inputs_never_panic() {
+        // xorshift64*: deterministic pseudo-random buffers of every small length, biased toward
+        // the selector values the parsers branch on.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        };
+        let seeds = ecc_pub_area();
+        for round in 0..20_000 {
+            let len = (next() % 160) as usize;
+            let mut buf: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if round % 2 == 0 {
+                // Start from a valid structure and damage a few bytes.
+                buf = seeds.clone();
+                for _ in 0..(next() % 4) {
+                    let i = (next() as usize) % buf.len();
+                    buf[i] = next() as u8;
+                }
+                buf.truncate((next() as usize) % (buf.len() + 1));
+            }
+            let _ = PubArea::parse(&buf);
+            let _ = CertInfo::parse(&buf);
+        }
+    }
 }
