@@ -290,6 +290,39 @@ mod tests {
         }
     }
 
+    /// `verify_statement` (§7.1 step 23) reaches these formats for every real vector of them.
+    #[test]
+    fn dispatcher_routes_every_format() {
+        use crate::attestation::test_support::registration_vectors_with_fmt;
+        use crate::attestation::verify_statement;
+        for fmt in ["packed", "fido-u2f", "apple", "android-key"] {
+            for v in registration_vectors_with_fmt(fmt) {
+                let stmt = v.att_stmt_value();
+                let ad = crate::authenticator_data::AuthenticatorData::parse(&v.auth_data).unwrap();
+                let key = crate::cose::CosePublicKey::from_cbor(
+                    ad.attested_credential_data
+                        .as_ref()
+                        .unwrap()
+                        .credential_public_key,
+                    &Default::default(),
+                )
+                .unwrap();
+                let input = AttestationInput {
+                    att_stmt: &stmt,
+                    auth_data: &ad,
+                    client_data_hash: &v.client_data_hash,
+                    credential_public_key: &key,
+                };
+                let outcome = verify_statement(fmt, &input, &v.options())
+                    .expect("supported format")
+                    .unwrap_or_else(|e| panic!("{}: {e}", v.name));
+                if let Some(expected) = v.expected_attestation_type() {
+                    assert_eq!(outcome.attestation_type.as_str(), expected, "{}", v.name);
+                }
+            }
+        }
+    }
+
     #[test]
     fn structure_is_checked() {
         // One statement only.
