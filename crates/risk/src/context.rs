@@ -136,21 +136,21 @@ pub fn context_signals(
     known_networks: &[String],
 ) -> Vec<ContextSignal> {
     let mut out = Vec::new();
-    if let Some(d) = &cur.device {
-        if !known_devices.contains(d) {
-            out.push(ContextSignal::NewDevice);
-        }
+    if let Some(d) = &cur.device
+        && !known_devices.contains(d)
+    {
+        out.push(ContextSignal::NewDevice);
     }
-    if let Some(n) = &cur.network {
-        if !known_networks.contains(n) {
-            out.push(ContextSignal::NewNetwork);
-        }
+    if let Some(n) = &cur.network
+        && !known_networks.contains(n)
+    {
+        out.push(ContextSignal::NewNetwork);
     }
     if let Some(p) = prev {
-        if let (Some(a), Some(b)) = (&p.user_agent, &cur.user_agent) {
-            if a != b {
-                out.push(ContextSignal::UserAgentChanged);
-            }
+        if let (Some(a), Some(b)) = (&p.user_agent, &cur.user_agent)
+            && a != b
+        {
+            out.push(ContextSignal::UserAgentChanged);
         }
         let dt = cur.at_s - p.at_s;
         if let (Some(a), Some(b)) = (p.location, cur.location) {

@@ -140,9 +140,7 @@ impl FixedPhrase {
     pub fn extract(&self, events: &[KeyEvent]) -> Result<Vec<f64>, FeatureError> {
         let mut evs: Vec<&KeyEvent> = events
             .iter()
-            .filter(|e| {
-                !(MODIFIERS.contains(&e.key.as_str()) && !self.keys.iter().any(|k| *k == e.key))
-            })
+            .filter(|e| !MODIFIERS.contains(&e.key.as_str()) || self.keys.contains(&e.key))
             .collect();
         for e in &evs {
             if !e.down_ms.is_finite() || !e.up_ms.is_finite() || e.up_ms < e.down_ms {
@@ -330,12 +328,12 @@ impl FreeTextProfile {
         let mut sum = 0.0;
         let mut used = 0usize;
         for (id, dd, _) in free_text_digraphs(key, events) {
-            if let Some(s) = self.digraphs.get(&id) {
-                if s.dd.n >= min_count.max(2) {
-                    let sd = s.dd.sd().max(0.005);
-                    sum += ((dd - s.dd.mean) / sd).abs().min(4.0);
-                    used += 1;
-                }
+            if let Some(s) = self.digraphs.get(&id)
+                && s.dd.n >= min_count.max(2)
+            {
+                let sd = s.dd.sd().max(0.005);
+                sum += ((dd - s.dd.mean) / sd).abs().min(4.0);
+                used += 1;
             }
         }
         if used == 0 {

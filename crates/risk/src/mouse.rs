@@ -155,11 +155,12 @@ pub fn segment(events: &[MouseEvent]) -> Vec<MouseAction> {
             continue;
         }
         let p = (e.t, e.x, e.y);
-        if let Some(last) = buf.last() {
-            if e.t - last.0 > MAX_PAUSE_S && press_at.is_none() {
-                flush(&mut out, &buf, ActionKind::MouseMove);
-                buf.clear();
-            }
+        if let Some(last) = buf.last()
+            && e.t - last.0 > MAX_PAUSE_S
+            && press_at.is_none()
+        {
+            flush(&mut out, &buf, ActionKind::MouseMove);
+            buf.clear();
         }
         match e.state {
             State::Move | State::Drag => {

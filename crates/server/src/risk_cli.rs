@@ -218,10 +218,11 @@ fn sorted_dir(p: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(v)
 }
 
+/// Per-user training actions: `(user, features of every action of its training sessions)`.
+pub type TrainingActions = Vec<(String, Vec<Vec<f64>>)>;
+
 /// Load the Balabit data: per-user training actions and the labelled test sessions.
-pub fn load_balabit(
-    root: &Path,
-) -> Result<(Vec<(String, Vec<Vec<f64>>)>, Vec<LabelledSession>), String> {
+pub fn load_balabit(root: &Path) -> Result<(TrainingActions, Vec<LabelledSession>), String> {
     let labels_text = std::fs::read_to_string(root.join("public_labels.csv"))
         .map_err(|e| format!("{}: {e}", root.join("public_labels.csv").display()))?;
     let mut labels = std::collections::HashMap::new();
