@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 pub struct StreamConfig {
     /// detector used for the behavioural score
     pub detector: DetectorKind,
-    /// number of contiguous folds for the calibration scores
+    /// number of contiguous folds for the calibration scores; 0 = forward chaining (fit on the
+    /// first half of the enrolment repetitions, hold out the second half)
     pub folds: usize,
     /// quantile of held-out genuine scores taken as the edge of the typical range
     pub quantile: f64,
@@ -77,6 +78,11 @@ pub struct StreamResult {
     pub impostor_never_caught: usize,
     /// longest impostor run before detection (or stream length if never detected)
     pub impostor_max_actions: usize,
+    /// genuine lockouts when every lockout is followed by a successful step-up (trust back to
+    /// `start`) and the stream goes on
+    pub genuine_lockouts_with_restart: usize,
+    /// ANGA in that setting: genuine actions per lockout (total genuine actions when none)
+    pub anga_with_restart: f64,
 }
 
 /// Per-user calibration by contiguous k-fold cross-validation within the training vectors.
@@ -139,16 +145,25 @@ pub fn build_streams(
     let mut dev = Vec::with_capacity(splits.len());
     for s in splits {
         let model: Model = cfg.detector.train(&s.train)?;
-        let folds = cv_models(cfg.detector, &s.train, cfg.folds)?;
-        let all_held: Vec<f64> = folds
+        let n = s.train.len();
+        let (folds, skip) = if cfg.folds == 0 {
+            // forward chaining: fit on the first half of the enrolment repetitions, hold out
+            // the second half (later sessions: includes the between-session drift)
+            let fit = &s.train[..n / 2];
+            (vec![(n / 2, n, cfg.detector.train(fit)?)], n / 2)
+        } else {
+            // the user after enrolment is practised: calibrate and tune on the held-out scores
+            // of the enrolment repetitions after the first quarter (the first session)
+            (cv_models(cfg.detector, &s.train, cfg.folds)?, n / 4)
+        };
+        let held: Vec<f64> = folds
             .iter()
-            .flat_map(|(lo, hi, m)| s.train[*lo..*hi].iter().map(|x| m.score(x)))
+            .flat_map(|(lo, hi, m)| {
+                let from = (*lo).max(skip).min(*hi);
+                s.train[from..*hi].iter().map(|x| m.score(x))
+            })
             .collect();
-        // the user after enrolment is practised: calibrate and tune on the held-out scores of the
-        // enrolment repetitions after the first session (the first quarter)
-        let skip = all_held.len() / 4;
-        let held = &all_held[skip..];
-        let cal = Calibration::from_scores(held, cfg.quantile).ok_or(TrainError::BadShape)?;
+        let cal = Calibration::from_scores(&held, cfg.quantile).ok_or(TrainError::BadShape)?;
         let norm = |v: &[Vec<f64>]| adaptive_anomalies(&model, &cal, cfg, v);
         test.push(SubjectStreams {
             genuine: norm(&s.genuine_test),
@@ -255,7 +270,14 @@ pub fn stream_stats(
     let mut g_ok = 0usize;
     let mut i_actions = Vec::new();
     let (mut c5, mut c10, mut never, mut max_run) = (0usize, 0usize, 0usize, 0usize);
+    let (mut lockouts, mut g_total) = (0usize, 0usize);
     for s in streams {
+        let mut rest: &[f64] = &s.genuine;
+        g_total += rest.len();
+        while let Some(n) = simulate(trust, cfg.start, cfg.seconds_between, rest) {
+            lockouts += 1;
+            rest = &rest[n..];
+        }
         match simulate(trust, cfg.start, cfg.seconds_between, &s.genuine) {
             Some(n) => g_actions.push(n as f64),
             None => {
@@ -289,6 +311,8 @@ pub fn stream_stats(
         impostor_caught_within_10: c10 as f64 / ii,
         impostor_never_caught: never,
         impostor_max_actions: max_run,
+        genuine_lockouts_with_restart: lockouts,
+        anga_with_restart: g_total as f64 / lockouts.max(1) as f64,
     }
 }
 

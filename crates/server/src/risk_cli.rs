@@ -177,12 +177,15 @@ pub fn keystroke_report(
                     "impostor_caught_within_5": r.impostor_caught_within_5,
                     "impostor_caught_within_10": r.impostor_caught_within_10,
                     "impostor_never_caught": r.impostor_never_caught,
+                    "impostor_max_actions": r.impostor_max_actions,
+                    "genuine_lockouts_with_restart": r.genuine_lockouts_with_restart,
+                    "anga_with_restart": r.anga_with_restart,
                     "trust": tuned,
                 });
                 out += &format!("{v}\n");
             } else {
                 out += &format!(
-                    "stream[{set}]: {} genuine / {} impostor streams; ANGA {:.1}, ANIA {:.2}, genuine never interrupted {:.1}%, impostors caught within 5 {:.1}%, within 10 {:.1}%, never {}\n",
+                    "stream[{set}]: {} genuine / {} impostor streams; ANGA {:.1}, ANIA {:.2}, genuine never interrupted {:.1}%, impostors caught within 5 {:.1}%, within 10 {:.1}%, never {}; with step-up restarts: {} genuine lockouts, ANGA {:.1}\n",
                     r.genuine_streams,
                     r.impostor_streams,
                     r.anga,
@@ -190,7 +193,9 @@ pub fn keystroke_report(
                     100.0 * r.genuine_never_interrupted,
                     100.0 * r.impostor_caught_within_5,
                     100.0 * r.impostor_caught_within_10,
-                    r.impostor_never_caught
+                    r.impostor_never_caught,
+                    r.genuine_lockouts_with_restart,
+                    r.anga_with_restart
                 );
             }
         }
