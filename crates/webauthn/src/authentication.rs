@@ -151,9 +151,17 @@ pub fn verify_assertion(
         &response.client_extension_results,
         ad.extensions.as_ref(),
     )
-    .map_err(|detail| Error::ExtensionsInvalid { step: s(20), detail })?;
+    .map_err(|detail| Error::ExtensionsInvalid {
+        step: s(20),
+        detail,
+    })?;
     // Step 21.
-    verify_signature(record.public_key, &r.authenticator_data, &r.client_data_json, &r.signature)?;
+    verify_signature(
+        record.public_key,
+        &r.authenticator_data,
+        &r.client_data_json,
+        &r.signature,
+    )?;
     // Step 22.
     let counter = check_counter(rp.counter_policy, record.sign_count, ad.sign_count)?;
 
@@ -210,16 +218,22 @@ fn verify_user_and_credential(
     match &state.identified_user {
         Some(identified) => {
             if !same(identified, record.user_handle) {
-                return Err(invalid("the credential does not belong to the identified user"));
+                return Err(invalid(
+                    "the credential does not belong to the identified user",
+                ));
             }
-            if let Some(h) = user_handle {
-                if !same(h, identified) {
-                    return Err(invalid("userHandle is not the identified user's"));
-                }
+            if let Some(h) = user_handle
+                && !same(h, identified)
+            {
+                return Err(invalid("userHandle is not the identified user's"));
             }
         }
         None => match user_handle {
-            None => return Err(invalid("userHandle is required when the user was not identified before the ceremony")),
+            None => {
+                return Err(invalid(
+                    "userHandle is required when the user was not identified before the ceremony",
+                ));
+            }
             Some(h) if !same(h, record.user_handle) => {
                 return Err(invalid("userHandle does not own this credential"));
             }
@@ -230,7 +244,10 @@ fn verify_user_and_credential(
 }
 
 /// §7.2 step 19: BE must equal the record's backup eligibility, which never changes.
-fn verify_backup_eligibility_unchanged(ad: &AuthenticatorData<'_>, record: &CredentialRecord<'_>) -> Result<(), Error> {
+fn verify_backup_eligibility_unchanged(
+    ad: &AuthenticatorData<'_>,
+    record: &CredentialRecord<'_>,
+) -> Result<(), Error> {
     let found = ad.flags.backup_eligible();
     if found != record.backup_eligible {
         return Err(Error::BackupEligibilityChanged {
@@ -244,7 +261,12 @@ fn verify_backup_eligibility_unchanged(ad: &AuthenticatorData<'_>, record: &Cred
 
 /// §7.2 step 21: `hash` = SHA-256(cData); `sig` verifies over `authData || hash` with the
 /// credential public key.
-fn verify_signature(key: &CosePublicKey, auth_data: &[u8], client_data_json: &[u8], sig: &[u8]) -> Result<(), Error> {
+fn verify_signature(
+    key: &CosePublicKey,
+    auth_data: &[u8],
+    client_data_json: &[u8],
+    sig: &[u8],
+) -> Result<(), Error> {
     let hash = client_data_hash(client_data_json);
     let mut message = Vec::with_capacity(auth_data.len() + hash.len());
     message.extend_from_slice(auth_data);
@@ -255,7 +277,11 @@ fn verify_signature(key: &CosePublicKey, auth_data: &[u8], client_data_json: &[u
 
 /// §7.2 step 22: if either counter is non-zero, the new one must be greater than the stored one;
 /// otherwise this is a signal that the authenticator may be cloned.
-pub fn check_counter(policy: CounterPolicy, stored: u32, received: u32) -> Result<CounterOutcome, Error> {
+pub fn check_counter(
+    policy: CounterPolicy,
+    stored: u32,
+    received: u32,
+) -> Result<CounterOutcome, Error> {
     if stored == 0 && received == 0 {
         return Ok(CounterOutcome::NotUsed);
     }
@@ -281,7 +307,10 @@ mod tests {
 
     #[test]
     fn counter_policy() {
-        assert_eq!(check_counter(CounterPolicy::Strict, 0, 0), Ok(CounterOutcome::NotUsed));
+        assert_eq!(
+            check_counter(CounterPolicy::Strict, 0, 0),
+            Ok(CounterOutcome::NotUsed)
+        );
         assert_eq!(
             check_counter(CounterPolicy::Strict, 4, 5),
             Ok(CounterOutcome::Increased { from: 4, to: 5 })
@@ -292,13 +321,20 @@ mod tests {
         );
         assert!(matches!(
             check_counter(CounterPolicy::Strict, 5, 5),
-            Err(Error::CounterNotIncreased { stored: 5, received: 5, .. })
+            Err(Error::CounterNotIncreased {
+                stored: 5,
+                received: 5,
+                ..
+            })
         ));
         // A counter that drops to zero is as suspicious as any other regression.
         assert!(check_counter(CounterPolicy::Strict, 7, 0).is_err());
         assert_eq!(
             check_counter(CounterPolicy::Warn, 7, 3),
-            Ok(CounterOutcome::PossibleClone { stored: 7, received: 3 })
+            Ok(CounterOutcome::PossibleClone {
+                stored: 7,
+                received: 3
+            })
         );
     }
 }

@@ -11,7 +11,12 @@ use aws_lc_rs::constant_time;
 
 /// The credential is a `public-key` credential whose `id` is the base64url of `rawId`
 /// (§7.1 step 3, §7.2 step 3: the response is of the right type for the ceremony).
-pub(crate) fn verify_credential_type(step: Step, ty: &str, id: &str, raw_id: &[u8]) -> Result<(), Error> {
+pub(crate) fn verify_credential_type(
+    step: Step,
+    ty: &str,
+    id: &str,
+    raw_id: &[u8],
+) -> Result<(), Error> {
     if ty != "public-key" {
         return Err(Error::CredentialIdMismatch {
             step,
@@ -34,12 +39,17 @@ pub(crate) fn parse_client_data(
     parse_step: Step,
     bytes: &[u8],
 ) -> Result<CollectedClientData<'_>, Error> {
-    let text = client_data::utf8_decode(bytes).map_err(|_| Error::ClientDataNotUtf8 { step: utf8_step })?;
+    let text = client_data::utf8_decode(bytes)
+        .map_err(|_| Error::ClientDataNotUtf8 { step: utf8_step })?;
     let c = client_data::parse(text).map_err(|e| Error::ClientDataInvalid {
         step: parse_step,
         detail: e.to_string(),
     })?;
-    if let Some(detail) = c.token_binding.as_ref().and_then(client_data::token_binding_error) {
+    if let Some(detail) = c
+        .token_binding
+        .as_ref()
+        .and_then(client_data::token_binding_error)
+    {
         return Err(Error::ClientDataInvalid {
             step: parse_step,
             detail,
@@ -49,7 +59,11 @@ pub(crate) fn parse_client_data(
 }
 
 /// `C.type` is the ceremony's type (§7.1 step 7, §7.2 step 10).
-pub(crate) fn verify_type(step: Step, c: &CollectedClientData<'_>, expected: &'static str) -> Result<(), Error> {
+pub(crate) fn verify_type(
+    step: Step,
+    c: &CollectedClientData<'_>,
+    expected: &'static str,
+) -> Result<(), Error> {
     if c.ty != expected {
         return Err(Error::TypeMismatch {
             step,
@@ -62,7 +76,11 @@ pub(crate) fn verify_type(step: Step, c: &CollectedClientData<'_>, expected: &'s
 
 /// `C.challenge` equals the base64url encoding of the issued challenge (§7.1 step 8,
 /// §7.2 step 11). Compared in constant time.
-pub(crate) fn verify_challenge(step: Step, c: &CollectedClientData<'_>, expected: &[u8]) -> Result<(), Error> {
+pub(crate) fn verify_challenge(
+    step: Step,
+    c: &CollectedClientData<'_>,
+    expected: &[u8],
+) -> Result<(), Error> {
     let ok = b64::decode(&c.challenge)
         .map(|found| constant_time::verify_slices_are_equal(&found, expected).is_ok())
         .unwrap_or(false);
@@ -77,7 +95,11 @@ pub(crate) fn verify_challenge(step: Step, c: &CollectedClientData<'_>, expected
 }
 
 /// `C.origin` is an origin the relying party expects (§7.1 step 9, §7.2 step 12).
-pub(crate) fn verify_origin(step: Step, rp: &RelyingParty, c: &CollectedClientData<'_>) -> Result<(), Error> {
+pub(crate) fn verify_origin(
+    step: Step,
+    rp: &RelyingParty,
+    c: &CollectedClientData<'_>,
+) -> Result<(), Error> {
     if !rp.origins.allows(&c.origin) {
         return Err(Error::OriginNotAllowed {
             step,
@@ -90,7 +112,11 @@ pub(crate) fn verify_origin(step: Step, rp: &RelyingParty, c: &CollectedClientDa
 
 /// If `C.crossOrigin` is true, the relying party expects use from a cross-origin iframe
 /// (§7.1 step 10, §7.2 step 13).
-pub(crate) fn verify_cross_origin(step: Step, rp: &RelyingParty, c: &CollectedClientData<'_>) -> Result<(), Error> {
+pub(crate) fn verify_cross_origin(
+    step: Step,
+    rp: &RelyingParty,
+    c: &CollectedClientData<'_>,
+) -> Result<(), Error> {
     if c.cross_origin == Some(true) && !rp.cross_origin.allow_cross_origin {
         return Err(Error::CrossOriginNotAllowed { step });
     }
@@ -99,10 +125,14 @@ pub(crate) fn verify_cross_origin(step: Step, rp: &RelyingParty, c: &CollectedCl
 
 /// If `C.topOrigin` is present, the relying party expects cross-origin use and the top origin
 /// is one it expects to be embedded in (§7.1 step 11, §7.2 step 14).
-pub(crate) fn verify_top_origin(step: Step, rp: &RelyingParty, c: &CollectedClientData<'_>) -> Result<(), Error> {
+pub(crate) fn verify_top_origin(
+    step: Step,
+    rp: &RelyingParty,
+    c: &CollectedClientData<'_>,
+) -> Result<(), Error> {
     if let Some(top) = &c.top_origin {
-        let allowed =
-            rp.cross_origin.allow_cross_origin && rp.cross_origin.top_origins.iter().any(|o| o == top);
+        let allowed = rp.cross_origin.allow_cross_origin
+            && rp.cross_origin.top_origins.iter().any(|o| o == top);
         if !allowed {
             return Err(Error::TopOriginNotAllowed {
                 step,
@@ -131,12 +161,11 @@ pub(crate) fn verify_rp_id_hash(
     if rp.rp_id_hash_matches(ad.rp_id_hash) {
         return Ok(());
     }
-    if appid_used {
-        if let Some(appid) = &rp.appid {
-            if client_data_hash(appid.as_bytes()) == *ad.rp_id_hash {
-                return Ok(());
-            }
-        }
+    if appid_used
+        && let Some(appid) = &rp.appid
+        && client_data_hash(appid.as_bytes()) == *ad.rp_id_hash
+    {
+        return Ok(());
     }
     Err(Error::RpIdHashMismatch {
         step,

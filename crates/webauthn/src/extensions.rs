@@ -123,7 +123,10 @@ impl RequestedExtensions {
             );
         }
         if let Some((level, enforce)) = self.cred_protect {
-            m.insert("credentialProtectionPolicy".into(), json!(level.json_name()));
+            m.insert(
+                "credentialProtectionPolicy".into(),
+                json!(level.json_name()),
+            );
             m.insert("enforceCredentialProtectionPolicy".into(), json!(enforce));
         }
         if self.min_pin_length {
@@ -136,14 +139,20 @@ impl RequestedExtensions {
     pub fn authentication_json(&self) -> Option<Map<String, Json>> {
         let mut m = Map::new();
         if let Some(Some(salt)) = &self.prf {
-            m.insert("prf".into(), json!({"eval": {"first": crate::b64::encode(salt)}}));
+            m.insert(
+                "prf".into(),
+                json!({"eval": {"first": crate::b64::encode(salt)}}),
+            );
         }
         match &self.large_blob {
             Some(LargeBlobRequest::Read) => {
                 m.insert("largeBlob".into(), json!({"read": true}));
             }
             Some(LargeBlobRequest::Write(blob)) => {
-                m.insert("largeBlob".into(), json!({"write": crate::b64::encode(blob)}));
+                m.insert(
+                    "largeBlob".into(),
+                    json!({"write": crate::b64::encode(blob)}),
+                );
             }
             _ => {}
         }
@@ -179,7 +188,10 @@ pub fn check_outputs(
         }
         out.prf_enabled = prf.enabled;
         out.prf_results = prf.results.is_some();
-        if matches!(requested.prf, Some(Some(_))) && prf.enabled == Some(false) && prf.results.is_some() {
+        if matches!(requested.prf, Some(Some(_)))
+            && prf.enabled == Some(false)
+            && prf.results.is_some()
+        {
             return Err("prf reports enabled=false but returned results".into());
         }
     }
@@ -190,7 +202,9 @@ pub fn check_outputs(
                 return Err("largeBlob support was required but the authenticator has none".into());
             }
             Some(LargeBlobRequest::Write(_)) if lb.written.is_none() => {
-                return Err("largeBlob write was requested but no 'written' result came back".into());
+                return Err(
+                    "largeBlob write was requested but no 'written' result came back".into(),
+                );
             }
             _ => {}
         }
@@ -236,7 +250,8 @@ pub fn check_outputs(
                     out.min_pin_length = Some(n);
                 }
                 "hmac-secret" => {
-                    out.hmac_secret = Some(v.as_bool().ok_or("hmac-secret output must be a boolean")?);
+                    out.hmac_secret =
+                        Some(v.as_bool().ok_or("hmac-secret output must be a boolean")?);
                     if requested.prf.is_none() {
                         unsolicited(name, &mut out)?;
                     }
@@ -246,7 +261,9 @@ pub fn check_outputs(
         }
     }
     if matches!(requested.cred_protect, Some((_, true))) && out.cred_protect.is_none() {
-        return Err("credProtect enforcement was requested but the authenticator reported none".into());
+        return Err(
+            "credProtect enforcement was requested but the authenticator reported none".into(),
+        );
     }
     Ok(out)
 }
@@ -281,9 +298,15 @@ mod tests {
             ..Default::default()
         };
         // {"credProtect": 1}
-        let weak = cbor::decode(&[0xa1, 0x6b, b'c', b'r', b'e', b'd', b'P', b'r', b'o', b't', b'e', b'c', b't', 0x01]).unwrap();
+        let weak = cbor::decode(&[
+            0xa1, 0x6b, b'c', b'r', b'e', b'd', b'P', b'r', b'o', b't', b'e', b'c', b't', 0x01,
+        ])
+        .unwrap();
         assert!(check_outputs(&r, &ClientExtensionResults::default(), Some(&weak)).is_err());
-        let strong = cbor::decode(&[0xa1, 0x6b, b'c', b'r', b'e', b'd', b'P', b'r', b'o', b't', b'e', b'c', b't', 0x03]).unwrap();
+        let strong = cbor::decode(&[
+            0xa1, 0x6b, b'c', b'r', b'e', b'd', b'P', b'r', b'o', b't', b'e', b'c', b't', 0x03,
+        ])
+        .unwrap();
         let out = check_outputs(&r, &ClientExtensionResults::default(), Some(&strong)).unwrap();
         assert_eq!(out.cred_protect, Some(3));
         assert!(check_outputs(&r, &ClientExtensionResults::default(), None).is_err());
@@ -306,10 +329,27 @@ mod tests {
     #[test]
     fn malformed_authenticator_outputs_are_refused() {
         // {"credProtect": 9}
-        let bad = cbor::decode(&[0xa1, 0x6b, b'c', b'r', b'e', b'd', b'P', b'r', b'o', b't', b'e', b'c', b't', 0x09]).unwrap();
-        assert!(check_outputs(&RequestedExtensions::default(), &ClientExtensionResults::default(), Some(&bad)).is_err());
+        let bad = cbor::decode(&[
+            0xa1, 0x6b, b'c', b'r', b'e', b'd', b'P', b'r', b'o', b't', b'e', b'c', b't', 0x09,
+        ])
+        .unwrap();
+        assert!(
+            check_outputs(
+                &RequestedExtensions::default(),
+                &ClientExtensionResults::default(),
+                Some(&bad)
+            )
+            .is_err()
+        );
         // {1: true}: non-text key
         let bad = cbor::decode(&[0xa1, 0x01, 0xf5]).unwrap();
-        assert!(check_outputs(&RequestedExtensions::default(), &ClientExtensionResults::default(), Some(&bad)).is_err());
+        assert!(
+            check_outputs(
+                &RequestedExtensions::default(),
+                &ClientExtensionResults::default(),
+                Some(&bad)
+            )
+            .is_err()
+        );
     }
 }

@@ -388,8 +388,15 @@ mod tests {
         let r: AuthenticationResponseJSON = serde_json::from_str(text).unwrap();
         assert_eq!(r.raw_id, vec![1, 2]);
         assert_eq!(r.response.user_handle, None);
-        assert_eq!(r.client_extension_results.cred_props.unwrap().rk, Some(true));
-        assert!(r.client_extension_results.other.contains_key("somethingNew"));
+        assert_eq!(
+            r.client_extension_results.cred_props.unwrap().rk,
+            Some(true)
+        );
+        assert!(
+            r.client_extension_results
+                .other
+                .contains_key("somethingNew")
+        );
     }
 
     #[test]

@@ -99,7 +99,7 @@ impl Jws {
             alg: header.alg,
             x5c,
             payload: decode(p, "payload")?,
-            signing_input: text[..h.len() + 1 + p.len()].as_bytes().to_vec(),
+            signing_input: text.as_bytes()[..h.len() + 1 + p.len()].to_vec(),
             signature: decode(s, "signature")?,
         })
     }

@@ -15,8 +15,11 @@ pub const CHALLENGE_LEN: usize = 32;
 
 /// The default `pubKeyCredParams` order: EdDSA, ES256, RS256 (what the spec's examples and
 /// most relying parties offer; ML-DSA can be added with [`CreationOptionsBuilder::algorithms`]).
-pub const DEFAULT_ALGORITHMS: [CoseAlgorithm; 3] =
-    [CoseAlgorithm::EdDsa, CoseAlgorithm::Es256, CoseAlgorithm::Rs256];
+pub const DEFAULT_ALGORITHMS: [CoseAlgorithm; 3] = [
+    CoseAlgorithm::EdDsa,
+    CoseAlgorithm::Es256,
+    CoseAlgorithm::Rs256,
+];
 
 /// A fresh random challenge.
 pub fn new_challenge() -> [u8; CHALLENGE_LEN] {
@@ -85,7 +88,13 @@ impl CreationOptionsBuilder {
     /// Options for registering a credential for `user` with the relying party `rp_id`/`rp_name`.
     /// Defaults: EdDSA, ES256, RS256; a discoverable credential preferred; user verification
     /// preferred; 5 minutes; no attestation.
-    pub fn new(rp_id: &str, rp_name: &str, user_handle: &[u8], name: &str, display_name: &str) -> Self {
+    pub fn new(
+        rp_id: &str,
+        rp_name: &str,
+        user_handle: &[u8],
+        name: &str,
+        display_name: &str,
+    ) -> Self {
         Self {
             rp: RpEntity {
                 id: Some(rp_id.to_string()),
@@ -248,7 +257,11 @@ impl RequestOptionsBuilder {
     }
 
     /// A request for an identified user, listing that user's credentials.
-    pub fn for_user(rp_id: &str, user_handle: &[u8], credentials: Vec<CredentialDescriptorJSON>) -> Self {
+    pub fn for_user(
+        rp_id: &str,
+        user_handle: &[u8],
+        credentials: Vec<CredentialDescriptorJSON>,
+    ) -> Self {
         Self {
             allow: credentials,
             identified_user: Some(user_handle.to_vec()),
@@ -323,12 +336,17 @@ mod tests {
 
     #[test]
     fn creation_options_default_order_and_state() {
-        let (o, s) = CreationOptionsBuilder::new("example.com", "Example", &[1; 16], "alice", "Alice")
-            .algorithms(&[CoseAlgorithm::MlDsa65, CoseAlgorithm::EdDsa, CoseAlgorithm::Es256])
-            .resident_key(ResidentKeyRequirement::Required)
-            .user_verification(UserVerificationRequirement::Required)
-            .hints(vec![PublicKeyCredentialHint::ClientDevice])
-            .build();
+        let (o, s) =
+            CreationOptionsBuilder::new("example.com", "Example", &[1; 16], "alice", "Alice")
+                .algorithms(&[
+                    CoseAlgorithm::MlDsa65,
+                    CoseAlgorithm::EdDsa,
+                    CoseAlgorithm::Es256,
+                ])
+                .resident_key(ResidentKeyRequirement::Required)
+                .user_verification(UserVerificationRequirement::Required)
+                .hints(vec![PublicKeyCredentialHint::ClientDevice])
+                .build();
         let algs: Vec<i64> = o.pub_key_cred_params.iter().map(|p| p.alg).collect();
         assert_eq!(algs, vec![-49, -8, -7]);
         assert_eq!(s.algorithms, algs);
@@ -336,8 +354,16 @@ mod tests {
         let sel = o.authenticator_selection.unwrap();
         assert!(sel.require_resident_key);
         assert_eq!(s.user_verification, UserVerificationRequirement::Required);
-        let v = serde_json::to_value(&CreationOptionsBuilder::new("e", "E", &[1], "a", "A").build().0).unwrap();
-        assert_eq!(v["pubKeyCredParams"][0], serde_json::json!({"type": "public-key", "alg": -8}));
+        let v = serde_json::to_value(
+            &CreationOptionsBuilder::new("e", "E", &[1], "a", "A")
+                .build()
+                .0,
+        )
+        .unwrap();
+        assert_eq!(
+            v["pubKeyCredParams"][0],
+            serde_json::json!({"type": "public-key", "alg": -8})
+        );
         assert_eq!(v["pubKeyCredParams"][2]["alg"], -257);
     }
 

@@ -52,7 +52,9 @@ fn parse(origin: &str) -> Option<Origin<'_>> {
             None => (rest, None),
         }
     };
-    if host.is_empty() || port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+    if host.is_empty()
+        || port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     Some(Origin {
@@ -76,7 +78,8 @@ impl OriginPolicy {
         if self.exact.iter().any(|o| o == origin) {
             return true;
         }
-        if !(self.allow_subdomains || self.allow_any_port) || origin.starts_with(ANDROID_APK_PREFIX) {
+        if !(self.allow_subdomains || self.allow_any_port) || origin.starts_with(ANDROID_APK_PREFIX)
+        {
             return false;
         }
         let Some(found) = parse(origin) else {
@@ -183,7 +186,10 @@ mod tests {
             "00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F",
         )
         .unwrap();
-        assert_eq!(o, "android:apk-key-hash:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8");
+        assert_eq!(
+            o,
+            "android:apk-key-hash:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+        );
         let p = OriginPolicy {
             allow_subdomains: true,
             allow_any_port: true,
@@ -201,6 +207,9 @@ mod tests {
             "https://example.co.uk".into(),
             "android:apk-key-hash:abc".into(),
         ]);
-        assert_eq!(doc, r#"{"origins":["https://example.com","https://example.co.uk"]}"#);
+        assert_eq!(
+            doc,
+            r#"{"origins":["https://example.com","https://example.co.uk"]}"#
+        );
     }
 }

@@ -139,13 +139,13 @@ pub fn verify_registration(
     verify_user_verified(s(16), ad, state.user_verification)?;
     // Step 17.
     verify_backup_flags(s(17), ad)?;
-    let acd = ad
-        .attested_credential_data
-        .as_ref()
-        .ok_or_else(|| Error::AttestationObjectInvalid {
-            step: s(13),
-            detail: "authenticator data has no attested credential data (AT flag clear)".into(),
-        })?;
+    let acd =
+        ad.attested_credential_data
+            .as_ref()
+            .ok_or_else(|| Error::AttestationObjectInvalid {
+                step: s(13),
+                detail: "authenticator data has no attested credential data (AT flag clear)".into(),
+            })?;
     // Step 20.
     let public_key = verify_algorithm(rp, state, acd.credential_public_key)?;
     // Step 21.
@@ -153,7 +153,7 @@ pub fn verify_registration(
     // Steps 22-23.
     let outcome = verify_attestation_statement(rp, &att_obj, &hash, &public_key)?;
     // Step 24.
-    let trust = assess_trust(rp, &att_obj.fmt, &acd.aaguid, &outcome)?;
+    let trust = assess_trust(rp, att_obj.fmt, &acd.aaguid, &outcome)?;
     // Step 25.
     verify_credential_id(acd.credential_id, &response.raw_id)?;
     // Step 26.
@@ -193,7 +193,10 @@ struct AttestationObject<'a> {
 
 /// §7.1 step 13: CBOR-decode the attestation object into `fmt`, `authData` and `attStmt`.
 fn decode_attestation_object(bytes: &[u8]) -> Result<AttestationObject<'_>, Error> {
-    let invalid = |detail: String| Error::AttestationObjectInvalid { step: s(13), detail };
+    let invalid = |detail: String| Error::AttestationObjectInvalid {
+        step: s(13),
+        detail,
+    };
     let value = cbor::decode(bytes).map_err(|e| invalid(e.to_string()))?;
     let fmt = value
         .get_text("fmt")
@@ -209,7 +212,10 @@ fn decode_attestation_object(bytes: &[u8]) -> Result<AttestationObject<'_>, Erro
         .cloned()
         .ok_or_else(|| invalid("'attStmt' is missing or not a map".into()))?;
     let auth_data = AuthenticatorData::parse(raw_auth_data).map_err(|detail| {
-        Error::AuthenticatorDataInvalid { step: s(13), detail }
+        Error::AuthenticatorDataInvalid {
+            step: s(13),
+            detail,
+        }
     })?;
     Ok(AttestationObject {
         fmt,
@@ -219,7 +225,10 @@ fn decode_attestation_object(bytes: &[u8]) -> Result<AttestationObject<'_>, Erro
 }
 
 /// §7.1 step 15: unless `options.mediation` is `conditional`, UP must be set.
-fn verify_user_present_unless_conditional(ad: &AuthenticatorData<'_>, conditional: bool) -> Result<(), Error> {
+fn verify_user_present_unless_conditional(
+    ad: &AuthenticatorData<'_>,
+    conditional: bool,
+) -> Result<(), Error> {
     if conditional {
         return Ok(());
     }
@@ -228,9 +237,16 @@ fn verify_user_present_unless_conditional(ad: &AuthenticatorData<'_>, conditiona
 
 /// §7.1 step 20: the credential public key parses, is valid, and its `alg` was offered in
 /// `pubKeyCredParams`.
-fn verify_algorithm(rp: &RelyingParty, state: &RegistrationState, cose: &[u8]) -> Result<CosePublicKey, Error> {
+fn verify_algorithm(
+    rp: &RelyingParty,
+    state: &RegistrationState,
+    cose: &[u8],
+) -> Result<CosePublicKey, Error> {
     let key = CosePublicKey::from_cbor(cose, &rp.key_policy).map_err(|detail| {
-        Error::CredentialPublicKeyInvalid { step: s(20), detail }
+        Error::CredentialPublicKeyInvalid {
+            step: s(20),
+            detail,
+        }
     })?;
     let alg = key.alg().id();
     if !state.algorithms.is_empty() && !state.algorithms.contains(&alg) {
@@ -249,8 +265,15 @@ fn verify_extensions(
     response: &RegistrationResponseJSON,
     ad: &AuthenticatorData<'_>,
 ) -> Result<ExtensionOutputs, Error> {
-    extensions::check_outputs(&state.extensions, &response.client_extension_results, ad.extensions.as_ref())
-        .map_err(|detail| Error::ExtensionsInvalid { step: s(21), detail })
+    extensions::check_outputs(
+        &state.extensions,
+        &response.client_extension_results,
+        ad.extensions.as_ref(),
+    )
+    .map_err(|detail| Error::ExtensionsInvalid {
+        step: s(21),
+        detail,
+    })
 }
 
 /// §7.1 steps 22-23: `fmt` is a supported format (case-sensitive), and `attStmt` verifies with
@@ -299,7 +322,10 @@ fn assess_trust(
     if outcome.trust_path.is_empty() {
         if required {
             return Err(untrusted(
-                &format!("{} attestation cannot be trusted; this relying party requires attestation", outcome.attestation_type),
+                &format!(
+                    "{} attestation cannot be trusted; this relying party requires attestation",
+                    outcome.attestation_type
+                ),
                 None,
             ));
         }
@@ -308,7 +334,10 @@ fn assess_trust(
     let anchors = rp.anchors_for(fmt, aaguid);
     if anchors.is_empty() {
         if required {
-            return Err(untrusted(&format!("no trust anchors are configured for '{fmt}'"), None));
+            return Err(untrusted(
+                &format!("no trust anchors are configured for '{fmt}'"),
+                None,
+            ));
         }
         return Ok(AttestationTrust::NotEvaluated);
     }
@@ -337,7 +366,10 @@ fn verify_credential_id(credential_id: &[u8], raw_id: &[u8]) -> Result<(), Error
 }
 
 /// §7.1 step 26: the credential id is not yet registered for any user (the caller's hook).
-fn verify_not_registered(credential_id: &[u8], is_registered: &dyn Fn(&[u8]) -> bool) -> Result<(), Error> {
+fn verify_not_registered(
+    credential_id: &[u8],
+    is_registered: &dyn Fn(&[u8]) -> bool,
+) -> Result<(), Error> {
     if is_registered(credential_id) {
         return Err(Error::CredentialIdAlreadyRegistered { step: s(26) });
     }

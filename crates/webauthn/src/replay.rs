@@ -10,7 +10,9 @@ use crate::authentication::{self, CredentialRecord};
 use crate::b64;
 use crate::cose::{CosePublicKey, KeyPolicy};
 use crate::extensions::RequestedExtensions;
-use crate::json::{AuthenticationResponseJSON, RegistrationResponseJSON, UserVerificationRequirement};
+use crate::json::{
+    AuthenticationResponseJSON, RegistrationResponseJSON, UserVerificationRequirement,
+};
 use crate::options::{AuthenticationState, RegistrationState};
 use crate::registration;
 use crate::relying_party::{CrossOriginPolicy, RelyingParty};
@@ -172,7 +174,14 @@ impl Verdict {
 /// Formats an AAGUID as 8-4-4-4-12 lowercase hex.
 fn uuid(b: &[u8; 16]) -> String {
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// The verification time a case asks for: `verification_time`, else a date in the note after
@@ -193,9 +202,13 @@ pub fn case_time(case: &Case) -> Option<UnixTime> {
 
 /// Verifies a case. `load_root` returns the PEM bytes of a trust-root file named by the case.
 /// Errors (as `Err`) are problems with the case file itself, not verification failures.
-pub fn run_case(text: &str, load_root: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<Verdict, String> {
+pub fn run_case(
+    text: &str,
+    load_root: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Result<Verdict, String> {
     let case: Case = serde_json::from_str(text).map_err(|e| format!("not a case file: {e}"))?;
-    let challenge = b64::decode(&case.challenge_b64url).map_err(|e| format!("challenge_b64url: {e}"))?;
+    let challenge =
+        b64::decode(&case.challenge_b64url).map_err(|e| format!("challenge_b64url: {e}"))?;
 
     let mut anchors = TrustAnchors::new();
     for name in &case.trust_roots {
@@ -203,7 +216,10 @@ pub fn run_case(text: &str, load_root: &dyn Fn(&str) -> Option<Vec<u8>>) -> Resu
         let set = TrustAnchors::from_pem(&pem).map_err(|e| format!("trust root '{name}': {e}"))?;
         anchors.extend(&set);
     }
-    let rp_ids = case.rp_ids.clone().unwrap_or_else(|| vec![case.rp_id.clone()]);
+    let rp_ids = case
+        .rp_ids
+        .clone()
+        .unwrap_or_else(|| vec![case.rp_id.clone()]);
     let Some(first) = rp_ids.first() else {
         return Err("rp_ids is empty".into());
     };
@@ -224,6 +240,13 @@ pub fn run_case(text: &str, load_root: &dyn Fn(&str) -> Option<Vec<u8>>) -> Resu
     if let Some(f) = case.safetynet_check_freshness {
         rp.attestation.safetynet.check_freshness = f;
     }
+    // The schema lets a note state a non-default relying-party option in words.
+    let note = case.note.as_deref().unwrap_or("");
+    if note.contains("not to require ctsProfileMatch")
+        || note.contains("not enforcing SafetyNet ctsProfileMatch")
+    {
+        rp.attestation.safetynet.require_cts_profile_match = false;
+    }
     if let Some(c) = case.safetynet_require_cts_profile_match {
         rp.attestation.safetynet.require_cts_profile_match = c;
     }
@@ -235,16 +258,29 @@ pub fn run_case(text: &str, load_root: &dyn Fn(&str) -> Option<Vec<u8>>) -> Resu
     // RS1 is off by default; a replay enables it only when the case says the relying party
     // offered it, or offered "everything supported" (no list).
     rp.key_policy = KeyPolicy {
-        allow_rs1: case.pub_key_cred_params.as_ref().is_none_or(|p| p.contains(&-65535)),
+        allow_rs1: case
+            .pub_key_cred_params
+            .as_ref()
+            .is_none_or(|p| p.contains(&-65535)),
         ..KeyPolicy::default()
     };
 
-    let is_registration = case.response.pointer("/response/attestationObject").is_some()
+    let is_registration = case
+        .response
+        .pointer("/response/attestationObject")
+        .is_some()
         && case.response.pointer("/response/signature").is_none();
     if is_registration {
-        let response: RegistrationResponseJSON = match serde_json::from_value(case.response.clone()) {
+        let response: RegistrationResponseJSON = match serde_json::from_value(case.response.clone())
+        {
             Ok(r) => r,
-            Err(e) => return Ok(Verdict::failure("7.1.3", "malformed_response", e.to_string())),
+            Err(e) => {
+                return Ok(Verdict::failure(
+                    "7.1.3",
+                    "malformed_response",
+                    e.to_string(),
+                ));
+            }
         };
         let state = RegistrationState {
             challenge,
@@ -260,44 +296,54 @@ pub fn run_case(text: &str, load_root: &dyn Fn(&str) -> Option<Vec<u8>>) -> Resu
             .filter_map(|s| b64::decode(s).ok())
             .collect();
         let is_registered = |id: &[u8]| registered.iter().any(|r| r == id);
-        Ok(match registration::verify_registration(&rp, &state, &response, &is_registered) {
-            Ok(v) => Verdict {
-                ok: true,
-                fmt: Some(v.fmt.clone()),
-                alg: Some(v.alg.id()),
-                aaguid: Some(uuid(&v.aaguid)),
-                attestation_type: Some(v.attestation_type.as_str().to_string()),
-                attestation_trust: Some(
-                    match v.trust {
-                        registration::AttestationTrust::Trusted { .. } => "trusted",
-                        registration::AttestationTrust::NoTrustPath => "no_trust_path",
-                        registration::AttestationTrust::NotEvaluated => "not_evaluated",
-                    }
-                    .to_string(),
-                ),
-                credential_id: Some(b64::encode(&v.credential_id)),
-                credential_public_key: Some(b64::encode(&v.public_key_cose)),
-                user_present: Some(v.user_present),
-                user_verified: Some(v.user_verified),
-                backup_eligible: Some(v.backup_eligible),
-                backup_state: Some(v.backup_state),
-                sign_count: Some(v.sign_count),
-                step: None,
-                code: None,
-                error: None,
+        Ok(
+            match registration::verify_registration(&rp, &state, &response, &is_registered) {
+                Ok(v) => Verdict {
+                    ok: true,
+                    fmt: Some(v.fmt.clone()),
+                    alg: Some(v.alg.id()),
+                    aaguid: Some(uuid(&v.aaguid)),
+                    attestation_type: Some(v.attestation_type.as_str().to_string()),
+                    attestation_trust: Some(
+                        match v.trust {
+                            registration::AttestationTrust::Trusted { .. } => "trusted",
+                            registration::AttestationTrust::NoTrustPath => "no_trust_path",
+                            registration::AttestationTrust::NotEvaluated => "not_evaluated",
+                        }
+                        .to_string(),
+                    ),
+                    credential_id: Some(b64::encode(&v.credential_id)),
+                    credential_public_key: Some(b64::encode(&v.public_key_cose)),
+                    user_present: Some(v.user_present),
+                    user_verified: Some(v.user_verified),
+                    backup_eligible: Some(v.backup_eligible),
+                    backup_state: Some(v.backup_state),
+                    sign_count: Some(v.sign_count),
+                    step: None,
+                    code: None,
+                    error: None,
+                },
+                Err(e) => Verdict::from_error(&e),
             },
-            Err(e) => Verdict::from_error(&e),
-        })
+        )
     } else {
-        let response: AuthenticationResponseJSON = match serde_json::from_value(case.response.clone()) {
-            Ok(r) => r,
-            Err(e) => return Ok(Verdict::failure("7.2.3", "malformed_response", e.to_string())),
-        };
+        let response: AuthenticationResponseJSON =
+            match serde_json::from_value(case.response.clone()) {
+                Ok(r) => r,
+                Err(e) => {
+                    return Ok(Verdict::failure(
+                        "7.2.3",
+                        "malformed_response",
+                        e.to_string(),
+                    ));
+                }
+            };
         let key_b64 = case
             .credential_public_key_cose_b64url
             .as_deref()
             .ok_or("authentication case without credential_public_key_cose_b64url")?;
-        let key_bytes = b64::decode(key_b64).map_err(|e| format!("credential_public_key_cose_b64url: {e}"))?;
+        let key_bytes =
+            b64::decode(key_b64).map_err(|e| format!("credential_public_key_cose_b64url: {e}"))?;
         // The stored key was accepted at registration; a key the policy refuses fails step 21.
         let key = match CosePublicKey::from_cbor(&key_bytes, &rp.key_policy) {
             Ok(k) => k,
@@ -310,7 +356,8 @@ pub fn run_case(text: &str, load_root: &dyn Fn(&str) -> Option<Vec<u8>>) -> Resu
             }
         };
         let decode_opt = |s: &Option<String>| s.as_deref().and_then(|s| b64::decode(s).ok());
-        let record_id = decode_opt(&case.stored_credential_id_b64url).unwrap_or_else(|| response.raw_id.clone());
+        let record_id = decode_opt(&case.stored_credential_id_b64url)
+            .unwrap_or_else(|| response.raw_id.clone());
         let owner = decode_opt(&case.stored_user_handle_b64url)
             .or_else(|| response.response.user_handle.clone())
             .unwrap_or_else(|| b"passkeyd-replay-user".to_vec());
@@ -331,31 +378,37 @@ pub fn run_case(text: &str, load_root: &dyn Fn(&str) -> Option<Vec<u8>>) -> Resu
         let state = AuthenticationState {
             challenge,
             user_verification: uv,
-            allow_credentials: case.allow_credentials.iter().filter_map(|s| b64::decode(s).ok()).collect(),
+            allow_credentials: case
+                .allow_credentials
+                .iter()
+                .filter_map(|s| b64::decode(s).ok())
+                .collect(),
             identified_user: (!case.discoverable).then(|| owner.clone()),
             extensions: RequestedExtensions::default(),
         };
-        Ok(match authentication::verify_assertion(&rp, &state, &response, &record) {
-            Ok(v) => Verdict {
-                ok: true,
-                fmt: None,
-                alg: Some(key.alg().id()),
-                aaguid: None,
-                attestation_type: None,
-                attestation_trust: None,
-                credential_id: None,
-                credential_public_key: None,
-                user_present: Some(v.user_present),
-                user_verified: Some(v.user_verified),
-                backup_eligible: Some(v.backup_eligible),
-                backup_state: Some(v.backup_state),
-                sign_count: Some(v.new_sign_count),
-                step: None,
-                code: None,
-                error: None,
+        Ok(
+            match authentication::verify_assertion(&rp, &state, &response, &record) {
+                Ok(v) => Verdict {
+                    ok: true,
+                    fmt: None,
+                    alg: Some(key.alg().id()),
+                    aaguid: None,
+                    attestation_type: None,
+                    attestation_trust: None,
+                    credential_id: None,
+                    credential_public_key: None,
+                    user_present: Some(v.user_present),
+                    user_verified: Some(v.user_verified),
+                    backup_eligible: Some(v.backup_eligible),
+                    backup_state: Some(v.backup_state),
+                    sign_count: Some(v.new_sign_count),
+                    step: None,
+                    code: None,
+                    error: None,
+                },
+                Err(e) => Verdict::from_error(&e),
             },
-            Err(e) => Verdict::from_error(&e),
-        })
+        )
     }
 }
 
@@ -370,9 +423,15 @@ mod tests {
                 "note":"certificate expired; verify with time fixed at 2020-09-13T02:49:17 (leaf notBefore)"}"#,
         )
         .unwrap();
-        assert_eq!(case_time(&case), UnixTime::parse_rfc3339("2020-09-13T02:49:17Z"));
+        assert_eq!(
+            case_time(&case),
+            UnixTime::parse_rfc3339("2020-09-13T02:49:17Z")
+        );
         case.verification_time = Some("2021-09-01T00:00:00Z".into());
-        assert_eq!(case_time(&case), UnixTime::parse_rfc3339("2021-09-01T00:00:00Z"));
+        assert_eq!(
+            case_time(&case),
+            UnixTime::parse_rfc3339("2021-09-01T00:00:00Z")
+        );
     }
 
     #[test]

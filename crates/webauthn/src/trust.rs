@@ -524,10 +524,10 @@ fn check_ca(issuer: &X509Certificate<'_>, below: usize) -> Result<(), ChainError
         // certificate act as a CA only when it is a trust anchor, which is handled by the caller.
         _ => return Err(ChainError::NotACa(name())),
     }
-    if let Ok(Some(ku)) = issuer.key_usage() {
-        if !ku.value.key_cert_sign() {
-            return Err(ChainError::NotACa(name()));
-        }
+    if let Ok(Some(ku)) = issuer.key_usage()
+        && !ku.value.key_cert_sign()
+    {
+        return Err(ChainError::NotACa(name()));
     }
     Ok(())
 }

@@ -17,8 +17,8 @@ fn check(path: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let case: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     let roots = path.parent().unwrap_or(Path::new(".")).join("../roots");
-    let verdict: Verdict =
-        run_case(&text, &|name| std::fs::read(roots.join(name)).ok()).map_err(|e| format!("case error: {e}"))?;
+    let verdict: Verdict = run_case(&text, &|name| std::fs::read(roots.join(name)).ok())
+        .map_err(|e| format!("case error: {e}"))?;
     let expect = &case["expect"];
     let want_ok = expect["ok"].as_bool().ok_or("expect.ok missing")?;
     if verdict.ok != want_ok {
@@ -46,10 +46,10 @@ fn check(path: &Path) -> Result<(), String> {
         ("sign_count", "sign_count"),
     ];
     for (ek, vk) in pairs {
-        if let Some(want) = expect.get(ek) {
-            if v.get(vk) != Some(want) {
-                return Err(format!("{ek}: expected {want}, got {:?}", v.get(vk)));
-            }
+        if let Some(want) = expect.get(ek)
+            && v.get(vk) != Some(want)
+        {
+            return Err(format!("{ek}: expected {want}, got {:?}", v.get(vk)));
         }
     }
     Ok(())
@@ -58,7 +58,11 @@ fn check(path: &Path) -> Result<(), String> {
 #[test]
 fn every_shared_vector_gives_its_expected_verdict() {
     let dir = vectors_dir();
-    assert!(dir.is_dir(), "shared vectors not found at {}", dir.display());
+    assert!(
+        dir.is_dir(),
+        "shared vectors not found at {}",
+        dir.display()
+    );
     let mut files: Vec<PathBuf> = ["registration", "authentication"]
         .iter()
         .flat_map(|sub| std::fs::read_dir(dir.join(sub)).into_iter().flatten())
@@ -66,13 +70,20 @@ fn every_shared_vector_gives_its_expected_verdict() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 90, "expected at least 90 cases, found {}", files.len());
+    assert!(
+        files.len() >= 90,
+        "expected at least 90 cases, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     let mut passed = 0;
     for f in &files {
         let name = format!(
             "{}/{}",
-            f.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or(""),
+            f.parent()
+                .and_then(|p| p.file_name())
+                .and_then(|n| n.to_str())
+                .unwrap_or(""),
             f.file_name().and_then(|n| n.to_str()).unwrap_or("")
         );
         if let Some((_, why)) = SKIPPED.iter().find(|(n, _)| *n == name) {
@@ -84,6 +95,14 @@ fn every_shared_vector_gives_its_expected_verdict() {
             Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
-    println!("{passed} of {} cases gave their expected verdict", files.len());
-    assert!(failures.is_empty(), "{} cases failed:\n{}", failures.len(), failures.join("\n"));
+    println!(
+        "{passed} of {} cases gave their expected verdict",
+        files.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -13,8 +13,9 @@ pub mod compound;
 pub mod fido_u2f;
 pub mod none;
 pub mod packed;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod tpm;
-#[cfg(test)] pub(crate) mod test_support;
 
 use crate::authenticator_data::AuthenticatorData;
 use crate::cbor::Value;
