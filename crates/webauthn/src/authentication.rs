@@ -19,6 +19,7 @@ use crate::cose::CosePublicKey;
 use crate::error::{Error, Step};
 use crate::extensions::{self, ExtensionOutputs};
 use crate::json::AuthenticationResponseJSON;
+use crate::wire::{self, AssertionView};
 use crate::options::AuthenticationState;
 use crate::relying_party::{CounterPolicy, RelyingParty};
 use aws_lc_rs::constant_time;
@@ -103,12 +104,7 @@ pub fn verify_assertion_json(
     json: &str,
     record: &CredentialRecord<'_>,
 ) -> Result<VerifiedAssertion, Error> {
-    let response: AuthenticationResponseJSON =
-        serde_json::from_str(json).map_err(|e| Error::MalformedResponse {
-            step: s(3),
-            detail: e.to_string(),
-        })?;
-    verify_assertion(rp, state, &response, record)
+    verify(rp, state, wire::assertion(json, s(3))?, record)
 }
 
 /// Verifies an assertion against the stored credential record (§7.2).
@@ -118,14 +114,29 @@ pub fn verify_assertion(
     response: &AuthenticationResponseJSON,
     record: &CredentialRecord<'_>,
 ) -> Result<VerifiedAssertion, Error> {
+    verify(rp, state, AssertionView::from(response), record)
+}
+
+fn verify(
+    rp: &RelyingParty,
+    state: &AuthenticationState,
+    response: AssertionView<'_>,
+    record: &CredentialRecord<'_>,
+) -> Result<VerifiedAssertion, Error> {
     // Step 3.
-    verify_credential_type(s(3), &response.ty, &response.id, &response.raw_id)?;
+    verify_credential_type(
+        s(3),
+        &response.ty,
+        &response.id,
+        &response.raw_id,
+        response.id_is_raw_id_text,
+    )?;
     // Step 5.
     verify_allowed_credential(state, &response.raw_id)?;
     // Step 6.
-    verify_user_and_credential(state, response, record)?;
+    verify_user_and_credential(state, &response, record)?;
     // Step 7.
-    let r = &response.response;
+    let r = &response;
     let ad = AuthenticatorData::parse(&r.authenticator_data)
         .map_err(|detail| Error::AuthenticatorDataInvalid { step: s(7), detail })?;
     // Steps 8-9.
@@ -170,8 +181,8 @@ pub fn verify_assertion(
         _ => record.sign_count,
     };
     Ok(VerifiedAssertion {
-        credential_id: response.raw_id.clone(),
-        user_handle: r.user_handle.clone(),
+        credential_id: response.raw_id.to_vec(),
+        user_handle: r.user_handle.as_deref().map(<[u8]>::to_vec),
         new_sign_count,
         counter,
         user_present: ad.flags.user_present(),
@@ -179,7 +190,7 @@ pub fn verify_assertion(
         backup_eligible: ad.flags.backup_eligible(),
         backup_state: ad.flags.backup_state(),
         uv_initialized: record.uv_initialized || ad.flags.user_verified(),
-        authenticator_attachment: response.authenticator_attachment.clone(),
+        authenticator_attachment: response.authenticator_attachment.as_deref().map(String::from),
         extensions,
     })
 }
@@ -203,7 +214,7 @@ fn verify_allowed_credential(state: &AuthenticationState, raw_id: &[u8]) -> Resu
 /// - If not (discoverable flow), `userHandle` must be present and be the record owner's.
 fn verify_user_and_credential(
     state: &AuthenticationState,
-    response: &AuthenticationResponseJSON,
+    response: &AssertionView<'_>,
     record: &CredentialRecord<'_>,
 ) -> Result<(), Error> {
     let invalid = |detail: &str| Error::UserHandleInvalid {
@@ -211,10 +222,10 @@ fn verify_user_and_credential(
         detail: detail.to_string(),
     };
     let same = |a: &[u8], b: &[u8]| constant_time::verify_slices_are_equal(a, b).is_ok();
-    if record.credential_id != response.raw_id.as_slice() {
+    if record.credential_id != &*response.raw_id {
         return Err(invalid("the credential record is not the one for rawId"));
     }
-    let user_handle = response.response.user_handle.as_deref();
+    let user_handle = response.user_handle.as_deref();
     match &state.identified_user {
         Some(identified) => {
             if !same(identified, record.user_handle) {

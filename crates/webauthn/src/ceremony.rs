@@ -16,6 +16,7 @@ pub(crate) fn verify_credential_type(
     ty: &str,
     id: &str,
     raw_id: &[u8],
+    id_is_raw_id_text: bool,
 ) -> Result<(), Error> {
     if ty != "public-key" {
         return Err(Error::CredentialIdMismatch {
@@ -23,9 +24,11 @@ pub(crate) fn verify_credential_type(
             detail: format!("credential type is '{ty}', expected 'public-key'"),
         });
     }
-    match b64::decode(id) {
-        Ok(decoded) if decoded == raw_id => Ok(()),
-        _ => Err(Error::CredentialIdMismatch {
+    // When `id` is textually the `rawId` member it was decoded from, they agree; otherwise
+    // decode it (a client may have padded one of them).
+    match id_is_raw_id_text || b64::decode(id).is_ok_and(|d| d == raw_id) {
+        true => Ok(()),
+        false => Err(Error::CredentialIdMismatch {
             step,
             detail: format!("id '{id}' is not the base64url encoding of rawId"),
         }),

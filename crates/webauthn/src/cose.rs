@@ -514,7 +514,9 @@ impl CosePublicKey {
         let verifier = match &material {
             KeyMaterial::Ec2 { curve, point } => {
                 let algorithm = ecdsa_algorithm(alg, *curve).ok_or_else(|| mismatch("EC2"))?;
-                Verifier::Aws(parse_aws(algorithm, point)?)
+                // Handing AWS-LC a SubjectPublicKeyInfo spares it a failed DER attempt
+                // before it falls back to the bare point; validation is the same.
+                Verifier::Aws(parse_aws(algorithm, &ec_spki(*curve, point))?)
             }
             KeyMaterial::Ed25519(x) => {
                 if !matches!(alg, CoseAlgorithm::EdDsa | CoseAlgorithm::Ed25519) {
@@ -696,6 +698,31 @@ pub(crate) mod enc {
     pub(crate) fn map_header(out: &mut Vec<u8>, n: u64) {
         head(out, 5, n);
     }
+}
+
+/// SubjectPublicKeyInfo DER for an uncompressed point (RFC 5480): a fixed prefix per curve.
+fn ec_spki(curve: EcCurve, point: &[u8]) -> Vec<u8> {
+    const P256: &[u8] = &[
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
+        0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    ];
+    const P384: &[u8] = &[
+        0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05,
+        0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
+    ];
+    const P521: &[u8] = &[
+        0x30, 0x81, 0x9b, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+        0x05, 0x2b, 0x81, 0x04, 0x00, 0x23, 0x03, 0x81, 0x86, 0x00,
+    ];
+    let prefix = match curve {
+        EcCurve::P256 => P256,
+        EcCurve::P384 => P384,
+        EcCurve::P521 => P521,
+    };
+    let mut der = Vec::with_capacity(prefix.len() + point.len());
+    der.extend_from_slice(prefix);
+    der.extend_from_slice(point);
+    der
 }
 
 fn parse_aws(

@@ -91,5 +91,6 @@ pub mod registration;
 pub mod relying_party;
 pub mod replay;
 pub mod trust;
+mod wire;
 
 pub use error::{Ceremony, Error, Step};

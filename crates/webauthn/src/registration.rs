@@ -18,7 +18,9 @@ use crate::ceremony::*;
 use crate::cose::{CoseAlgorithm, CosePublicKey};
 use crate::error::{Error, Step};
 use crate::extensions::{self, ExtensionOutputs};
-use crate::json::RegistrationResponseJSON;
+use crate::json::{ClientExtensionResults, RegistrationResponseJSON};
+use crate::wire::{self, RegistrationView};
+use std::borrow::Cow;
 use crate::options::RegistrationState;
 use crate::relying_party::{AttestationRequirement, RelyingParty};
 use crate::trust::{self, Certificate};
@@ -99,12 +101,7 @@ pub fn verify_registration_json(
     json: &str,
     is_registered: &dyn Fn(&[u8]) -> bool,
 ) -> Result<VerifiedRegistration, Error> {
-    let response: RegistrationResponseJSON =
-        serde_json::from_str(json).map_err(|e| Error::MalformedResponse {
-            step: s(3),
-            detail: e.to_string(),
-        })?;
-    verify_registration(rp, state, &response, is_registered)
+    verify(rp, state, wire::registration(json, s(3))?, is_registered)
 }
 
 /// Verifies a registration response (§7.1). `is_registered` answers step 26: whether a
@@ -115,9 +112,24 @@ pub fn verify_registration(
     response: &RegistrationResponseJSON,
     is_registered: &dyn Fn(&[u8]) -> bool,
 ) -> Result<VerifiedRegistration, Error> {
+    verify(rp, state, RegistrationView::from(response), is_registered)
+}
+
+fn verify(
+    rp: &RelyingParty,
+    state: &RegistrationState,
+    response: RegistrationView<'_>,
+    is_registered: &dyn Fn(&[u8]) -> bool,
+) -> Result<VerifiedRegistration, Error> {
     // Step 3: an attestation response for a public-key credential.
-    verify_credential_type(s(3), &response.ty, &response.id, &response.raw_id)?;
-    let client_data_json = &response.response.client_data_json;
+    verify_credential_type(
+        s(3),
+        &response.ty,
+        &response.id,
+        &response.raw_id,
+        response.id_is_raw_id_text,
+    )?;
+    let client_data_json = &response.client_data_json;
     // Steps 5-6.
     let c = parse_client_data(s(5), s(6), client_data_json)?;
     // Steps 7-11.
@@ -129,7 +141,7 @@ pub fn verify_registration(
     // Step 12.
     let hash = client_data_hash(client_data_json);
     // Step 13.
-    let att_obj = decode_attestation_object(&response.response.attestation_object)?;
+    let att_obj = decode_attestation_object(&response.attestation_object)?;
     let ad = &att_obj.auth_data;
     // Step 14.
     verify_rp_id_hash(s(14), rp, ad, false)?;
@@ -149,7 +161,7 @@ pub fn verify_registration(
     // Step 20.
     let public_key = verify_algorithm(rp, state, acd.credential_public_key)?;
     // Step 21.
-    let extensions = verify_extensions(state, response, ad)?;
+    let extensions = verify_extensions(state, &response.client_extension_results, ad)?;
     // Steps 22-23.
     let outcome = verify_attestation_statement(rp, &att_obj, &hash, &public_key)?;
     // Step 24.
@@ -176,11 +188,11 @@ pub fn verify_registration(
         backup_eligible: ad.flags.backup_eligible(),
         backup_state: ad.flags.backup_state(),
         uv_initialized: ad.flags.user_verified(),
-        transports: response.response.transports.clone(),
-        authenticator_attachment: response.authenticator_attachment.clone(),
+        transports: response.transports.into_owned(),
+        authenticator_attachment: response.authenticator_attachment.map(Cow::into_owned),
         extensions,
-        attestation_object: response.response.attestation_object.clone(),
-        client_data_json: client_data_json.clone(),
+        attestation_object: response.attestation_object.into_owned(),
+        client_data_json: response.client_data_json.into_owned(),
     })
 }
 
@@ -262,12 +274,12 @@ fn verify_algorithm(
 /// §7.1 step 21: client and authenticator extension outputs are as expected.
 fn verify_extensions(
     state: &RegistrationState,
-    response: &RegistrationResponseJSON,
+    client: &ClientExtensionResults,
     ad: &AuthenticatorData<'_>,
 ) -> Result<ExtensionOutputs, Error> {
     extensions::check_outputs(
         &state.extensions,
-        &response.client_extension_results,
+        client,
         ad.extensions.as_ref(),
     )
     .map_err(|detail| Error::ExtensionsInvalid {
