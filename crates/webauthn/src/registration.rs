@@ -218,9 +218,10 @@ fn decode_attestation_object(bytes: &[u8]) -> Result<AttestationObject<'_>, Erro
         .get_text("authData")
         .and_then(Value::as_bytes)
         .ok_or_else(|| invalid("'authData' is missing or not bytes".into()))?;
+    // A map, except for the compound format (L3 §8.9), whose statement is an array.
     let att_stmt = value
         .get_text("attStmt")
-        .filter(|v| v.as_map().is_some())
+        .filter(|v| v.as_map().is_some() || (fmt == "compound" && v.as_array().is_some()))
         .cloned()
         .ok_or_else(|| invalid("'attStmt' is missing or not a map".into()))?;
     let auth_data = AuthenticatorData::parse(raw_auth_data).map_err(|detail| {
@@ -343,7 +344,11 @@ fn assess_trust(
         }
         return Ok(AttestationTrust::NoTrustPath);
     }
-    let anchors = rp.anchors_for(fmt, aaguid);
+    // A compound statement is trusted through its components' formats.
+    let mut anchors = rp.anchors_for(fmt, aaguid);
+    for (component_fmt, _) in &outcome.components {
+        anchors.extend(&rp.anchors_for(component_fmt, aaguid));
+    }
     if anchors.is_empty() {
         if required {
             return Err(untrusted(

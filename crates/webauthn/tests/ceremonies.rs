@@ -633,3 +633,100 @@ fn errors_name_their_step() {
     );
     assert_eq!(e.code(), "challenge_mismatch");
 }
+
+#[test]
+fn json_text_and_struct_paths_agree() {
+    use passkeyd_webauthn::authentication::verify_assertion;
+    use passkeyd_webauthn::json::{AuthenticationResponseJSON, RegistrationResponseJSON};
+    use passkeyd_webauthn::registration::verify_registration;
+    let rp = rp();
+    let mut auth = SoftAuthenticator::new(Alg::Es256).with_user_handle(USER.to_vec());
+    let r = auth.register(&reg_params(b"same"));
+    let text = r.json.to_string();
+    let from_text = verify_registration_json(&rp, &reg_state(b"same"), &text, &|_| false).expect("text");
+    let parsed: RegistrationResponseJSON = serde_json::from_str(&text).expect("struct");
+    let from_struct = verify_registration(&rp, &reg_state(b"same"), &parsed, &|_| false).expect("struct");
+    assert_eq!(from_text.credential_id, from_struct.credential_id);
+    assert_eq!(from_text.public_key_cose, from_struct.public_key_cose);
+    assert_eq!(from_text.attestation_object, from_struct.attestation_object);
+    assert_eq!(from_text.transports, from_struct.transports);
+
+    let key = from_text.public_key.clone();
+    let a = auth.assert(&AssertParams::new(b"q".to_vec(), RP_ID, ORIGIN));
+    let record = CredentialRecord {
+        credential_id: &from_text.credential_id,
+        user_handle: USER,
+        public_key: &key,
+        sign_count: 0,
+        backup_eligible: false,
+        backup_state: false,
+        uv_initialized: true,
+    };
+    let t = verify_assertion_json(&rp, &auth_state(b"q"), &a.json.to_string(), &record).expect("text");
+    let parsed: AuthenticationResponseJSON = serde_json::from_value(a.json.clone()).expect("struct");
+    let s = verify_assertion(&rp, &auth_state(b"q"), &parsed, &record).expect("struct");
+    assert_eq!(t, s);
+
+    // Padding in rawId/id is tolerated on both paths; broken base64url is a clear error.
+    let mut padded = a.json.clone();
+    let id = padded["rawId"].as_str().expect("id").to_string();
+    padded["rawId"] = serde_json::json!(format!("{id}{}", "=".repeat((4 - id.len() % 4) % 4)));
+    let e = verify_assertion_json(&rp, &auth_state(b"q"), &padded.to_string(), &record);
+    assert!(!matches!(e, Err(Error::MalformedResponse { .. }) | Err(Error::CredentialIdMismatch { .. })), "{e:?}");
+    let mut broken = a.json.clone();
+    broken["response"]["signature"] = serde_json::json!("*not base64*");
+    let err = verify_assertion_json(&rp, &auth_state(b"q"), &broken.to_string(), &record).unwrap_err();
+    assert!(matches!(err, Error::MalformedResponse { .. }), "{err}");
+    assert_eq!(err.step().to_string(), "7.2.3");
+}
+
+#[test]
+fn attested_registrations_chain_to_configured_roots() {
+    use passkeyd_testkit::TestPki;
+    use passkeyd_webauthn::registration::AttestationTrust;
+    use passkeyd_webauthn::trust::{Certificate, TrustAnchors};
+    let pki = TestPki::new();
+    let mut anchors = TrustAnchors::new();
+    anchors.add(Certificate::from_der(&pki.root_der()).expect("root"));
+    let trusting = rp().with_format_anchors("packed", anchors.clone()).with_format_anchors("fido-u2f", anchors);
+    let aaguid = [0x42; 16];
+    for kind in [
+        AttestationKind::PackedX5c(pki.attestation(aaguid)),
+        AttestationKind::Compound(vec![AttestationKind::PackedSelf, AttestationKind::PackedX5c(pki.attestation(aaguid))]),
+    ] {
+        let mut auth = SoftAuthenticator::new(Alg::Es256).with_aaguid(aaguid);
+        let p = reg_params(b"x5c").with_attestation(kind);
+        let v = register(&trusting, &mut auth, &reg_state(b"x5c"), p).expect("attested registration");
+        assert_eq!(v.attestation_type, AttestationType::Basic);
+        assert!(matches!(v.trust, AttestationTrust::Trusted { .. }), "{:?}", v.trust);
+    }
+    // fido-u2f carries the leaf alone, so its certificate comes straight from the root.
+    let mut u2f = SoftAuthenticator::new(Alg::Es256);
+    let leaf = pki.attestation_cert(&passkeyd_testkit::LeafOptions {
+        issuer: passkeyd_testkit::LeafIssuer::Root,
+        ..passkeyd_testkit::LeafOptions::new([0; 16])
+    });
+    let p = reg_params(b"u2f").with_attestation(AttestationKind::FidoU2f(leaf));
+    let v = register(&trusting, &mut u2f, &reg_state(b"u2f"), p).expect("u2f");
+    assert_eq!(v.fmt, "fido-u2f");
+    assert!(matches!(v.trust, AttestationTrust::Trusted { .. }));
+}
+
+#[test]
+fn a_chain_to_an_unknown_root_fails_step_24_and_required_attestation_refuses_self() {
+    use passkeyd_testkit::{LeafOptions, TestPki};
+    use passkeyd_webauthn::relying_party::AttestationRequirement;
+    use passkeyd_webauthn::trust::{Certificate, TrustAnchors};
+    let pki = TestPki::new();
+    let mut anchors = TrustAnchors::new();
+    anchors.add(Certificate::from_der(&pki.root_der()).expect("root"));
+    let mut strict = rp().with_format_anchors("packed", anchors);
+    let aaguid = [0x24; 16];
+    let untrusted = pki.attestation_cert(&LeafOptions::new(aaguid).untrusted());
+    let mut auth = SoftAuthenticator::new(Alg::Es256).with_aaguid(aaguid);
+    let p = reg_params(b"u").with_attestation(AttestationKind::PackedX5c(untrusted));
+    assert_eq!(step_of(register(&strict, &mut auth, &reg_state(b"u"), p)), "7.1.24");
+    strict.attestation_requirement = AttestationRequirement::Trusted;
+    let mut auth = SoftAuthenticator::new(Alg::Es256);
+    assert_eq!(step_of(register(&strict, &mut auth, &reg_state(b"s"), reg_params(b"s"))), "7.1.24");
+}
