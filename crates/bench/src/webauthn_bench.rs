@@ -51,11 +51,14 @@ struct Credential {
 }
 
 fn field<'a>(v: &'a Value, path: &str) -> Result<&'a Value, String> {
-    v.pointer(path).ok_or_else(|| format!("corpus line lacks {path}"))
+    v.pointer(path)
+        .ok_or_else(|| format!("corpus line lacks {path}"))
 }
 
 fn bytes(v: &Value, path: &str) -> Result<Vec<u8>, String> {
-    let s = field(v, path)?.as_str().ok_or_else(|| format!("{path} is not a string"))?;
+    let s = field(v, path)?
+        .as_str()
+        .ok_or_else(|| format!("{path} is not a string"))?;
     b64::decode(s).map_err(|e| format!("{path}: {e}"))
 }
 
@@ -89,14 +92,25 @@ fn load(line: &str) -> Result<Credential, String> {
     let text = |p: &str| -> Result<String, String> { Ok(field(&v, p)?.to_string()) };
     let auth_resp = field(&v, "/auth/response")?;
     let resp_bytes = |p: &str| -> Result<Vec<u8>, String> {
-        b64::decode(auth_resp.pointer(p).and_then(Value::as_str).ok_or(p.to_string())?)
-            .map_err(|e| e.to_string())
+        b64::decode(
+            auth_resp
+                .pointer(p)
+                .and_then(Value::as_str)
+                .ok_or(p.to_string())?,
+        )
+        .map_err(|e| e.to_string())
     };
     Ok(Credential {
         cred_id: bytes(&v, "/cred_id")?,
         user_id: bytes(&v, "/user_id")?,
-        reg_none: (reg_state(bytes(&v, "/reg_none/challenge")?), text("/reg_none/response")?),
-        reg_packed: (reg_state(bytes(&v, "/reg_packed/challenge")?), text("/reg_packed/response")?),
+        reg_none: (
+            reg_state(bytes(&v, "/reg_none/challenge")?),
+            text("/reg_none/response")?,
+        ),
+        reg_packed: (
+            reg_state(bytes(&v, "/reg_packed/challenge")?),
+            text("/reg_packed/response")?,
+        ),
         floor_packed: (
             bytes(&v, "/reg_packed/floor/auth_data")?,
             bytes(&v, "/reg_packed/floor/client_data_json")?,
@@ -171,12 +185,16 @@ fn op_reg_none(rp: &RelyingParty, c: &Credential) -> Result<(), String> {
 
 fn op_floor_auth(_: &RelyingParty, c: &Credential) -> Result<(), String> {
     let (a, d, s) = &c.floor_auth;
-    floor(&c.floor_key, a, d, s).then_some(()).ok_or_else(|| "floor signature did not verify".into())
+    floor(&c.floor_key, a, d, s)
+        .then_some(())
+        .ok_or_else(|| "floor signature did not verify".into())
 }
 
 fn op_floor_packed(_: &RelyingParty, c: &Credential) -> Result<(), String> {
     let (a, d, s) = &c.floor_packed;
-    floor(&c.floor_key, a, d, s).then_some(()).ok_or_else(|| "floor signature did not verify".into())
+    floor(&c.floor_key, a, d, s)
+        .then_some(())
+        .ok_or_else(|| "floor signature did not verify".into())
 }
 
 fn main() -> ExitCode {
@@ -192,7 +210,11 @@ fn main() -> ExitCode {
         }
     };
     let mut by_alg: BTreeMap<String, Vec<Credential>> = BTreeMap::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         match load(line) {
             Ok(c) => by_alg.entry(c.alg.clone()).or_default().push(c),
             Err(e) => {

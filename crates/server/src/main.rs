@@ -15,7 +15,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "passkeyd", version, about = "Passkey (WebAuthn) authentication server and tools")]
+#[command(
+    name = "passkeyd",
+    version,
+    about = "Passkey (WebAuthn) authentication server and tools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -23,9 +23,13 @@ pub fn run(case: &Path) -> ExitCode {
         if name.contains(['/', '\\']) || name.starts_with('.') {
             return None;
         }
-        [dir.join("../roots").join(name), dir.join("roots").join(name), dir.join(name)]
-            .iter()
-            .find_map(|p| std::fs::read(p).ok())
+        [
+            dir.join("../roots").join(name),
+            dir.join("roots").join(name),
+            dir.join(name),
+        ]
+        .iter()
+        .find_map(|p| std::fs::read(p).ok())
     };
     match run_case(&text, &load_root) {
         Ok(verdict) => match serde_json::to_string(&verdict) {
