@@ -17,9 +17,34 @@ fn synthetic(n: usize, seed: u64) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// Subject s002's 200 training vectors and first genuine test vector from the CMU data when the
+/// file is there (the realistic case), else synthetic vectors.
+fn data() -> (Vec<Vec<f64>>, Vec<f64>) {
+    use std::io::Read;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/datasets/keystroke/DSL-StrongPasswordData.csv.gz"
+    );
+    let mut text = String::new();
+    let parsed = std::fs::File::open(path)
+        .ok()
+        .and_then(|f| {
+            flate2::read::GzDecoder::new(f)
+                .read_to_string(&mut text)
+                .ok()
+        })
+        .and_then(|_| passkeyd_risk::eval::parse_cmu_csv(&text).ok());
+    match parsed {
+        Some(d) => {
+            let s = d.splits().swap_remove(0);
+            (s.train, s.genuine_test[0].clone())
+        }
+        None => (synthetic(200, 1), synthetic(1, 2).remove(0)),
+    }
+}
+
 fn bench(c: &mut Criterion) {
-    let train = synthetic(200, 1);
-    let x = synthetic(1, 2).remove(0);
+    let (train, x) = data();
     for kind in [
         DetectorKind::RobustEnsemble,
         DetectorKind::ManhattanScaled,

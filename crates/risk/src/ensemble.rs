@@ -49,7 +49,13 @@ pub struct RobustEnsemble {
     /// per-feature robust scale
     pub scale: Vec<f64>,
     /// scaled reference vectors used for the neighbour term
-    pub refs: Vec<Vec<f64>>,
+    /// (single precision, flattened, row-major, ordered by distance to the centre so that the
+    /// early-abandoning neighbour search meets close candidates first)
+    pub refs: Vec<f32>,
+    /// distance of each reference to the centre (ascending): with the triangle inequality of the
+    /// clipped city-block metric it bounds the distance to a sample from below, so the neighbour
+    /// search can skip references that cannot be among the `k` nearest
+    pub ref_norms: Vec<f64>,
     /// hyperparameters
     pub params: EnsembleParams,
     /// (median, MAD) of the centre term over the enrolment vectors
@@ -122,18 +128,24 @@ impl RobustEnsemble {
                     .collect()
             })
             .collect();
-        let refs: Vec<Vec<f64>> = scaled[start..].to_vec();
+        let mut ordered: Vec<&Vec<f64>> = scaled[start..].iter().collect();
+        let clip = params.clip;
+        let key = |z: &Vec<f64>| z.iter().map(|v| v.abs().min(clip)).sum::<f64>();
+        ordered.sort_by(|a, b| key(a).total_cmp(&key(b)));
+        let ref_norms: Vec<f64> = ordered.iter().map(|z| key(z)).collect();
+        let refs: Vec<f32> = ordered.into_iter().flatten().map(|v| *v as f32).collect();
         let mut e = RobustEnsemble {
             center,
             scale,
             refs,
+            ref_norms,
             params: params.clone(),
             norm_center: (0.0, 1.0),
             norm_nn: (0.0, 1.0),
         };
         let cterms: Vec<f64> = scaled.iter().map(|z| e.center_term(z)).collect();
-        let nterms: Vec<f64> = (0..e.refs.len())
-            .map(|i| e.nn_term(&e.refs[i], Some(i)))
+        let nterms: Vec<f64> = (0..e.refs.len() / d)
+            .map(|i| e.nn_term(&e.refs[i * d..(i + 1) * d], e.ref_norms[i], Some(i), &[]))
             .collect();
         e.norm_center = median_mad(&cterms);
         e.norm_nn = median_mad(&nterms);
@@ -154,69 +166,129 @@ impl RobustEnsemble {
         z.iter().map(|v| v.abs().min(c)).sum()
     }
 
-    fn nn_term(&self, z: &[f64], skip: Option<usize>) -> f64 {
-        self.nn_term_with(z, skip, &[])
-    }
-
-    fn nn_term_with(&self, z: &[f64], skip: Option<usize>, extra: &[Vec<f64>]) -> f64 {
-        let c = self.params.clip;
+    /// Mean clipped city-block distance from `z` (single precision; `q` = its distance to the
+    /// centre) to the `k` nearest references, skipping reference `skip` (leave-one-out).
+    fn nn_term(&self, z: &[f32], q: f64, skip: Option<usize>, extra: &[Vec<f32>]) -> f64 {
+        let c = self.params.clip as f32;
         let k = self.params.k.max(1);
-        let mut best: Vec<f64> = Vec::with_capacity(k + 1);
-        let d = z.len();
-        for (i, r) in self.refs.iter().chain(extra.iter()).enumerate() {
-            if Some(i) == skip {
-                continue;
-            }
-            // early abandoning: stop summing once the partial distance cannot enter the k best
+        let d = z.len().max(1);
+        let mut best: Vec<f32> = Vec::with_capacity(k + 1);
+        // clipped distance with early abandoning against the current k-th best
+        let visit = |r: &[f32], best: &mut Vec<f32>| {
             let bound = if best.len() < k {
-                f64::INFINITY
+                f32::INFINITY
             } else {
                 best[k - 1]
             };
-            let mut dist = 0.0;
-            let mut j = 0;
-            while j < d {
-                let end = (j + 8).min(d);
-                for (a, b) in z[j..end].iter().zip(&r[j..end]) {
-                    let t = (a - b).abs();
-                    dist += if t < c { t } else { c };
+            // four independent lanes (vectorisable), checked against the bound every 8 features
+            let mut acc = [0.0f32; 4];
+            let mut zc = z.chunks_exact(4);
+            let mut rc = r.chunks_exact(4);
+            let mut n = 0;
+            for (za, ra) in (&mut zc).zip(&mut rc) {
+                for l in 0..4 {
+                    let t = (za[l] - ra[l]).abs();
+                    acc[l] += if t < c { t } else { c };
                 }
-                if dist >= bound {
-                    break;
+                n += 1;
+                if n % 2 == 0 && (acc[0] + acc[1]) + (acc[2] + acc[3]) >= bound {
+                    return;
                 }
-                j = end;
             }
-            if dist < bound {
-                let pos = best.partition_point(|v| *v <= dist);
-                best.insert(pos, dist);
-                best.truncate(k);
+            let mut dist = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+            for (a, b) in zc.remainder().iter().zip(rc.remainder()) {
+                let t = (a - b).abs();
+                dist += if t < c { t } else { c };
             }
+            if dist >= bound {
+                return;
+            }
+            let pos = best.partition_point(|v| *v <= dist);
+            best.insert(pos, dist);
+            best.truncate(k);
+        };
+        // references ordered by distance to the centre: walk outwards from the sample's own
+        // distance to the centre; |n(z) - n(r)| is a lower bound of d(z, r)
+        let n = self.ref_norms.len().min(self.refs.len() / d);
+        let start = self.ref_norms[..n].partition_point(|v| *v < q);
+        let (mut lo, mut hi) = (start, start);
+        loop {
+            let down = if lo > 0 {
+                Some(q - self.ref_norms[lo - 1])
+            } else {
+                None
+            };
+            let up = if hi < n {
+                Some(self.ref_norms[hi] - q)
+            } else {
+                None
+            };
+            let (i, lb) = match (down, up) {
+                (None, None) => break,
+                (Some(a), Some(b)) if a <= b => (lo - 1, a),
+                (Some(a), None) => (lo - 1, a),
+                (_, Some(b)) => (hi, b),
+            };
+            if best.len() >= k && lb >= f64::from(best[k - 1]) {
+                break;
+            }
+            if i < lo {
+                lo -= 1;
+            } else {
+                hi += 1;
+            }
+            if Some(i) != skip {
+                visit(&self.refs[i * d..(i + 1) * d], &mut best);
+            }
+        }
+        for r in extra {
+            visit(r, &mut best);
         }
         if best.is_empty() {
             0.0
         } else {
-            best.iter().sum::<f64>() / best.len() as f64
+            best.iter().map(|v| f64::from(*v)).sum::<f64>() / best.len() as f64
         }
     }
 
-    /// Anomaly score with extra (already scaled, see [`RobustEnsemble::scaled`]) reference
+    /// Anomaly score with extra (already scaled, see [`RobustEnsemble::scaled_f32`]) reference
     /// vectors joining the enrolment references in the neighbour term: the session-adapted
     /// template of [`crate::stream`].
-    pub fn score_with_refs(&self, x: &[f64], extra: &[Vec<f64>]) -> f64 {
-        let z = self.scaled(x);
+    pub fn score_with_refs(&self, x: &[f64], extra: &[Vec<f32>]) -> f64 {
+        // scaled sample in single precision (on the stack for the usual dimensions) and its
+        // clipped distance to the centre, in one pass
+        let d = self.center.len().min(x.len());
+        let mut stack = [0f32; 64];
+        let mut heap = Vec::new();
+        let z32: &mut [f32] = if d <= stack.len() {
+            &mut stack[..d]
+        } else {
+            heap.resize(d, 0f32);
+            &mut heap[..]
+        };
+        let clip = self.params.clip;
+        let mut q = 0.0;
+        for (j, zj) in z32.iter_mut().enumerate() {
+            let v = (x[j] - self.center[j]) / self.scale[j];
+            q += v.abs().min(clip);
+            *zj = v as f32;
+        }
+        let z32: &[f32] = z32;
         let w = self.params.nn_weight;
-        let a = (self.center_term(&z) - self.norm_center.0) / self.norm_center.1;
-        let b = (self.nn_term_with(&z, None, extra) - self.norm_nn.0) / self.norm_nn.1;
+        let a = (q - self.norm_center.0) / self.norm_center.1;
+        let b = (self.nn_term(&z32, q, None, extra) - self.norm_nn.0) / self.norm_nn.1;
         (1.0 - w) * a + w * b
     }
 
     /// Anomaly score (a robust z-like value: around 0 for typical samples).
     pub fn score(&self, x: &[f64]) -> f64 {
-        let z = self.scaled(x);
-        let w = self.params.nn_weight;
-        let a = (self.center_term(&z) - self.norm_center.0) / self.norm_center.1;
-        let b = (self.nn_term(&z, None) - self.norm_nn.0) / self.norm_nn.1;
-        (1.0 - w) * a + w * b
+        self.score_with_refs(x, &[])
+    }
+
+    /// The scaled vector in the single precision used for neighbour references (see
+    /// [`RobustEnsemble::score_with_refs`]).
+    pub fn scaled_f32(&self, x: &[f64]) -> Vec<f32> {
+        self.scaled(x).into_iter().map(|v| v as f32).collect()
     }
 
     /// Per-feature clipped scaled deviations from the robust centre (the centre term's summands).

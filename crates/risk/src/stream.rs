@@ -195,7 +195,7 @@ pub fn adaptive_anomalies(
 ) -> Vec<f64> {
     match (model, cfg.adapt_below) {
         (Model::RobustEnsemble(e), Some(level)) => {
-            let mut extra: Vec<Vec<f64>> = Vec::new();
+            let mut extra: Vec<Vec<f32>> = Vec::new();
             stream
                 .iter()
                 .map(|x| {
@@ -204,7 +204,7 @@ pub fn adaptive_anomalies(
                         if extra.len() >= cfg.adapt_max {
                             extra.remove(0);
                         }
-                        extra.push(e.scaled(x));
+                        extra.push(e.scaled_f32(x));
                     }
                     a
                 })
