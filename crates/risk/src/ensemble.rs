@@ -276,7 +276,7 @@ impl RobustEnsemble {
         let z32: &[f32] = z32;
         let w = self.params.nn_weight;
         let a = (q - self.norm_center.0) / self.norm_center.1;
-        let b = (self.nn_term(&z32, q, None, extra) - self.norm_nn.0) / self.norm_nn.1;
+        let b = (self.nn_term(z32, q, None, extra) - self.norm_nn.0) / self.norm_nn.1;
         (1.0 - w) * a + w * b
     }
 
