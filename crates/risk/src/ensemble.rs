@@ -49,13 +49,11 @@ pub struct RobustEnsemble {
     /// per-feature robust scale
     pub scale: Vec<f64>,
     /// scaled reference vectors used for the neighbour term
-    /// (single precision, flattened, row-major, ordered by distance to the centre so that the
-    /// early-abandoning neighbour search meets close candidates first)
+    /// (single precision, feature-major: reference `i`'s feature `j` is at `j * n + i`, so
+    /// the distances to all references are computed in vectorisable passes over one feature)
     pub refs: Vec<f32>,
-    /// distance of each reference to the centre (ascending): with the triangle inequality of the
-    /// clipped city-block metric it bounds the distance to a sample from below, so the neighbour
-    /// search can skip references that cannot be among the `k` nearest
-    pub ref_norms: Vec<f64>,
+    /// number of reference vectors
+    pub n_refs: usize,
     /// hyperparameters
     pub params: EnsembleParams,
     /// (median, MAD) of the centre term over the enrolment vectors
@@ -128,24 +126,31 @@ impl RobustEnsemble {
                     .collect()
             })
             .collect();
-        let mut ordered: Vec<&Vec<f64>> = scaled[start..].iter().collect();
-        let clip = params.clip;
-        let key = |z: &Vec<f64>| z.iter().map(|v| v.abs().min(clip)).sum::<f64>();
-        ordered.sort_by(|a, b| key(a).total_cmp(&key(b)));
-        let ref_norms: Vec<f64> = ordered.iter().map(|z| key(z)).collect();
-        let refs: Vec<f32> = ordered.into_iter().flatten().map(|v| *v as f32).collect();
+        let chosen = &scaled[start..];
+        let n_refs = chosen.len();
+        let mut refs = vec![0f32; d * n_refs];
+        for (i, z) in chosen.iter().enumerate() {
+            for (j, v) in z.iter().enumerate() {
+                refs[j * n_refs + i] = *v as f32;
+            }
+        }
         let mut e = RobustEnsemble {
             center,
             scale,
             refs,
-            ref_norms,
+            n_refs,
             params: params.clone(),
             norm_center: (0.0, 1.0),
             norm_nn: (0.0, 1.0),
         };
         let cterms: Vec<f64> = scaled.iter().map(|z| e.center_term(z)).collect();
-        let nterms: Vec<f64> = (0..e.refs.len() / d)
-            .map(|i| e.nn_term(&e.refs[i * d..(i + 1) * d], e.ref_norms[i], Some(i), &[]))
+        let nterms: Vec<f64> = chosen
+            .iter()
+            .enumerate()
+            .map(|(i, z)| {
+                let z32: Vec<f32> = z.iter().map(|v| *v as f32).collect();
+                e.nn_term(&z32, Some(i), &[])
+            })
             .collect();
         e.norm_center = median_mad(&cterms);
         e.norm_nn = median_mad(&nterms);
@@ -166,83 +171,57 @@ impl RobustEnsemble {
         z.iter().map(|v| v.abs().min(c)).sum()
     }
 
-    /// Mean clipped city-block distance from `z` (single precision; `q` = its distance to the
-    /// centre) to the `k` nearest references, skipping reference `skip` (leave-one-out).
-    fn nn_term(&self, z: &[f32], q: f64, skip: Option<usize>, extra: &[Vec<f32>]) -> f64 {
+    /// Mean clipped city-block distance from `z` (single precision) to the `k` nearest
+    /// references, skipping reference `skip` (leave-one-out); `extra` are additional references
+    /// (row vectors).
+    fn nn_term(&self, z: &[f32], skip: Option<usize>, extra: &[Vec<f32>]) -> f64 {
         let c = self.params.clip as f32;
         let k = self.params.k.max(1);
-        let d = z.len().max(1);
-        let mut best: Vec<f32> = Vec::with_capacity(k + 1);
-        // clipped distance with early abandoning against the current k-th best
-        let visit = |r: &[f32], best: &mut Vec<f32>| {
-            let bound = if best.len() < k {
-                f32::INFINITY
-            } else {
-                best[k - 1]
-            };
-            // four independent lanes (vectorisable), checked against the bound every 8 features
-            let mut acc = [0.0f32; 4];
-            let mut zc = z.chunks_exact(4);
-            let mut rc = r.chunks_exact(4);
-            let mut n = 0;
-            for (za, ra) in (&mut zc).zip(&mut rc) {
-                for l in 0..4 {
-                    let t = (za[l] - ra[l]).abs();
-                    acc[l] += if t < c { t } else { c };
-                }
-                n += 1;
-                if n % 2 == 0 && (acc[0] + acc[1]) + (acc[2] + acc[3]) >= bound {
-                    return;
-                }
-            }
-            let mut dist = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-            for (a, b) in zc.remainder().iter().zip(rc.remainder()) {
-                let t = (a - b).abs();
-                dist += if t < c { t } else { c };
-            }
-            if dist >= bound {
-                return;
-            }
-            let pos = best.partition_point(|v| *v <= dist);
-            best.insert(pos, dist);
-            best.truncate(k);
+        let n = self.n_refs;
+        // distances to every reference, one feature at a time (auto-vectorised over references)
+        let mut stack = [0f32; 256];
+        let mut heap = Vec::new();
+        let acc: &mut [f32] = if n <= stack.len() {
+            &mut stack[..n]
+        } else {
+            heap.resize(n, 0f32);
+            &mut heap[..]
         };
-        // references ordered by distance to the centre: walk outwards from the sample's own
-        // distance to the centre; |n(z) - n(r)| is a lower bound of d(z, r)
-        let n = self.ref_norms.len().min(self.refs.len() / d);
-        let start = self.ref_norms[..n].partition_point(|v| *v < q);
-        let (mut lo, mut hi) = (start, start);
-        loop {
-            let down = if lo > 0 {
-                Some(q - self.ref_norms[lo - 1])
-            } else {
-                None
-            };
-            let up = if hi < n {
-                Some(self.ref_norms[hi] - q)
-            } else {
-                None
-            };
-            let (i, lb) = match (down, up) {
-                (None, None) => break,
-                (Some(a), Some(b)) if a <= b => (lo - 1, a),
-                (Some(a), None) => (lo - 1, a),
-                (_, Some(b)) => (hi, b),
-            };
-            if best.len() >= k && lb >= f64::from(best[k - 1]) {
+        for (j, zj) in z.iter().enumerate() {
+            let Some(col) = self.refs.get(j * n..(j + 1) * n) else {
                 break;
+            };
+            for (a, r) in acc.iter_mut().zip(col) {
+                let t = (zj - r).abs();
+                *a += if t < c { t } else { c };
             }
-            if i < lo {
-                lo -= 1;
-            } else {
-                hi += 1;
+        }
+        if let Some(s) = skip.and_then(|i| acc.get_mut(i)) {
+            *s = f32::INFINITY;
+        }
+        let mut best: Vec<f32> = Vec::with_capacity(k + 1);
+        let push = |dist: f32, best: &mut Vec<f32>| {
+            if best.len() < k || dist < best[best.len() - 1] {
+                let pos = best.partition_point(|v| *v <= dist);
+                best.insert(pos, dist);
+                best.truncate(k);
             }
-            if Some(i) != skip {
-                visit(&self.refs[i * d..(i + 1) * d], &mut best);
+        };
+        for &dist in acc.iter() {
+            if dist.is_finite() {
+                push(dist, &mut best);
             }
         }
         for r in extra {
-            visit(r, &mut best);
+            let dist: f32 = z
+                .iter()
+                .zip(r)
+                .map(|(a, b)| {
+                    let t = (a - b).abs();
+                    if t < c { t } else { c }
+                })
+                .sum();
+            push(dist, &mut best);
         }
         if best.is_empty() {
             0.0
@@ -276,7 +255,7 @@ impl RobustEnsemble {
         let z32: &[f32] = z32;
         let w = self.params.nn_weight;
         let a = (q - self.norm_center.0) / self.norm_center.1;
-        let b = (self.nn_term(z32, q, None, extra) - self.norm_nn.0) / self.norm_nn.1;
+        let b = (self.nn_term(z32, None, extra) - self.norm_nn.0) / self.norm_nn.1;
         (1.0 - w) * a + w * b
     }
 
