@@ -1,8 +1,9 @@
 //! Criterion benchmarks: scoring one keystroke sample and one trust update.
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use passkeyd_risk::confidence::TOP_FEATURES;
 use passkeyd_risk::confidence::{BehaviourSample, Calibration, TrustConfig, TrustState};
 use passkeyd_risk::detectors::DetectorKind;
-use passkeyd_risk::explain::contributions;
+use passkeyd_risk::explain::top_contributions;
 use passkeyd_risk::forest::SplitMix64;
 use passkeyd_risk::keystroke::FixedPhrase;
 
@@ -74,7 +75,7 @@ fn bench(c: &mut Criterion) {
                 modality: "keystroke".into(),
                 score: s,
                 anomaly: cal.normalise(s),
-                features: contributions(&names, &terms),
+                features: top_contributions(&names, &terms, TOP_FEATURES),
             };
             let e = st.observe(&cfg, t, &sample);
             if st.trust < 70.0 {

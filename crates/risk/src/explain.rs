@@ -59,3 +59,17 @@ pub fn contributions(names: &[String], terms: &[f64]) -> Vec<FeatureContribution
         })
         .collect()
 }
+
+/// The `n` largest terms (by absolute value) with their names, largest first; only those names
+/// are copied.
+pub fn top_contributions(names: &[String], terms: &[f64], n: usize) -> Vec<FeatureContribution> {
+    let mut idx: Vec<usize> = (0..names.len().min(terms.len())).collect();
+    idx.sort_by(|&a, &b| terms[b].abs().total_cmp(&terms[a].abs()));
+    idx.truncate(n);
+    idx.into_iter()
+        .map(|i| FeatureContribution {
+            name: names[i].clone(),
+            value: terms[i],
+        })
+        .collect()
+}

@@ -226,6 +226,10 @@ fn explanation_lists_top_features() {
     assert_eq!(e.top_features[0].name, "H.a");
     assert!(e.trust_after < e.trust_before);
     assert_eq!(e.thresholds.allow, TrustConfig::default().allow_threshold);
+    let top = passkeyd_risk::explain::top_contributions(&names, &terms, 2);
+    assert_eq!(top.len(), 2);
+    assert_eq!(top[0].name, "H.a");
+    assert!(top[0].value.abs() >= top[1].value.abs());
 }
 
 #[test]
