@@ -41,6 +41,10 @@ pub struct TrustConfig {
     pub reward_max: f64,
     /// largest penalty for one sample
     pub penalty_max: f64,
+    /// the trust change uses the median normalised anomaly of the last `smoothing` samples
+    /// (1 = the sample alone): a single atypical sample (a typo, a hesitation) then costs little,
+    /// while consistently atypical typing costs fully
+    pub smoothing: usize,
 }
 
 impl Default for TrustConfig {
@@ -54,6 +58,7 @@ impl Default for TrustConfig {
             slope: 20.0,
             reward_max: 10.0,
             penalty_max: 45.0,
+            smoothing: 1,
         }
     }
 }
@@ -153,6 +158,30 @@ pub struct TrustState {
     pub trust: f64,
     /// time of the last update, seconds (caller's clock)
     pub last_s: f64,
+    /// the last normalised anomalies (at most `TrustConfig::smoothing`), oldest first
+    #[serde(default)]
+    pub recent: Vec<f64>,
+}
+
+/// Push `a` into the window of recent anomalies (keeping at most `m`) and return the window's
+/// median.
+pub fn smoothed_anomaly(recent: &mut Vec<f64>, a: f64, m: usize) -> f64 {
+    if a.is_nan() {
+        return a;
+    }
+    let m = m.max(1);
+    recent.push(a);
+    while recent.len() > m {
+        recent.remove(0);
+    }
+    let mut w = recent.clone();
+    w.sort_by(f64::total_cmp);
+    let n = w.len();
+    if n % 2 == 1 {
+        w[n / 2]
+    } else {
+        0.5 * (w[n / 2 - 1] + w[n / 2])
+    }
 }
 
 /// How many features an explanation lists.
@@ -164,6 +193,7 @@ impl TrustState {
         TrustState {
             trust: clamp(assurance),
             last_s: now_s,
+            recent: Vec::new(),
         }
     }
 
@@ -229,7 +259,8 @@ impl TrustState {
         now_s: f64,
         sample: &BehaviourSample,
     ) -> Explanation {
-        let delta = cfg.behaviour_delta(sample.anomaly);
+        let used = smoothed_anomaly(&mut self.recent, sample.anomaly, cfg.smoothing);
+        let delta = cfg.behaviour_delta(used);
         let reason = if delta >= 0.0 {
             "behaviour_typical"
         } else {
@@ -239,7 +270,13 @@ impl TrustState {
             cfg,
             now_s,
             delta,
-            format!("{} anomaly {:.2}", sample.modality, sample.anomaly),
+            format!(
+                "{} anomaly {:.2} (median of last {}: {:.2})",
+                sample.modality,
+                sample.anomaly,
+                self.recent.len(),
+                used
+            ),
             vec![reason.to_string()],
             sample.features.clone(),
         )
@@ -272,6 +309,7 @@ impl TrustState {
     pub fn restore(&mut self, cfg: &TrustConfig, now_s: f64, assurance: f64) -> Explanation {
         let decayed = self.decayed(cfg, now_s);
         let delta = clamp(assurance) - decayed;
+        self.recent.clear();
         self.step(
             cfg,
             now_s,

@@ -11,7 +11,7 @@
 //! Each stream starts at trust `start` (a fresh passkey sign-in), with `seconds_between` seconds
 //! between typings (decay), and stops at the first decision other than `Allow` (a lockout).
 
-use crate::confidence::{Calibration, Decision, TrustConfig, TrustState};
+use crate::confidence::{Calibration, Decision, TrustConfig, TrustState, smoothed_anomaly};
 use crate::detectors::{DetectorKind, Model, TrainError};
 use crate::eval::CmuSplit;
 use serde::{Deserialize, Serialize};
@@ -117,8 +117,9 @@ pub fn simulate(
     anomalies: &[f64],
 ) -> Option<usize> {
     let mut st = TrustState::new(start, 0.0);
+    let mut recent = Vec::with_capacity(trust.smoothing + 1);
     for (i, &a) in anomalies.iter().enumerate() {
-        let d = trust.behaviour_delta(a);
+        let d = trust.behaviour_delta(smoothed_anomaly(&mut recent, a, trust.smoothing));
         if st.apply(trust, (i + 1) as f64 * seconds_between, d) != Decision::Allow {
             return Some(i + 1);
         }
@@ -317,7 +318,8 @@ pub fn stream_stats(
 }
 
 /// Grid of trust parameters searched on the tuning streams.
-/// `(neutral, slope, reward_max, penalty_max)`.
+/// `(neutral, slope, reward_max, penalty_max)`, each combined with every smoothing window of
+/// [`TUNING_SMOOTHING`].
 pub const TUNING_GRID: (&[f64], &[f64], &[f64], &[f64]) = (
     &[0.25, 0.5, 0.75, 1.0, 1.5],
     &[5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 60.0],
@@ -325,7 +327,10 @@ pub const TUNING_GRID: (&[f64], &[f64], &[f64], &[f64]) = (
     &[25.0, 45.0],
 );
 
-/// Choose `neutral`, `slope`, `reward_max` and `penalty_max` on the tuning streams only: among the grid points
+/// Smoothing windows searched (see [`TrustConfig::smoothing`]).
+pub const TUNING_SMOOTHING: &[usize] = &[1, 3];
+
+/// Choose `neutral`, `slope`, `reward_max`, `penalty_max` and `smoothing` on the tuning streams only: among the grid points
 /// whose tuning genuine streams stay uninterrupted at least `min_genuine` of the time, the one
 /// with the lowest tuning ANIA (ties: more impostors caught within 10). Falls back to the base
 /// configuration when no grid point qualifies.
@@ -336,7 +341,11 @@ pub fn tune_trust(
     min_genuine: f64,
 ) -> TrustConfig {
     let mut best: Option<(f64, f64, TrustConfig)> = None;
-    for &neutral in TUNING_GRID.0 {
+    for (&neutral, &smoothing) in TUNING_GRID
+        .0
+        .iter()
+        .flat_map(|n| TUNING_SMOOTHING.iter().map(move |m| (n, m)))
+    {
         for &slope in TUNING_GRID.1 {
             for (&reward_max, &penalty_max) in TUNING_GRID
                 .2
@@ -348,6 +357,7 @@ pub fn tune_trust(
                     slope,
                     reward_max,
                     penalty_max,
+                    smoothing,
                     ..base.clone()
                 };
                 let r = stream_stats(&t, cfg, dev);

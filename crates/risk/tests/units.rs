@@ -272,3 +272,34 @@ fn context_signals_and_codes() {
     assert_eq!(c.impossible_travel, cfg.impossible_travel);
     assert_eq!(cfg.penalty(&ContextSignal::NewNetwork), cfg.new_network);
 }
+
+#[test]
+fn smoothing_forgives_a_single_spike() {
+    let cfg = TrustConfig {
+        smoothing: 3,
+        ..TrustConfig::default()
+    };
+    let typical = BehaviourSample {
+        modality: "keystroke".into(),
+        score: 0.0,
+        anomaly: 0.0,
+        features: vec![],
+    };
+    let spike = BehaviourSample {
+        anomaly: 8.0,
+        ..typical.clone()
+    };
+    let mut st = TrustState::new(100.0, 0.0);
+    st.observe(&cfg, 1.0, &typical);
+    st.observe(&cfg, 2.0, &typical);
+    let e = st.observe(&cfg, 3.0, &spike);
+    // median of (0, 0, 8) is 0: no penalty
+    assert!(e.delta >= 0.0, "{e:?}");
+    st.observe(&cfg, 4.0, &spike);
+    let e = st.observe(&cfg, 5.0, &spike);
+    assert_eq!(e.delta, -cfg.penalty_max);
+    assert_eq!(
+        passkeyd_risk::confidence::smoothed_anomaly(&mut vec![], 2.0, 3),
+        2.0
+    );
+}
