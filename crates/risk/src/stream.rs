@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 pub struct StreamConfig {
     /// detector used for the behavioural score
     pub detector: DetectorKind,
+    /// optional second detector whose normalised anomaly is averaged with the first one's
+    pub second_detector: Option<DetectorKind>,
     /// number of contiguous folds for the calibration scores; 0 = forward chaining (fit on the
     /// first half of the enrolment repetitions, hold out the second half)
     pub folds: usize,
@@ -44,6 +46,7 @@ impl Default for StreamConfig {
     fn default() -> Self {
         StreamConfig {
             detector: DetectorKind::RobustEnsemble,
+            second_detector: None,
             folds: 5,
             quantile: 0.95,
             trust: TrustConfig::default(),
@@ -145,43 +148,73 @@ pub fn build_streams(
     let mut test = Vec::with_capacity(splits.len());
     let mut dev = Vec::with_capacity(splits.len());
     for s in splits {
-        let model: Model = cfg.detector.train(&s.train)?;
-        let n = s.train.len();
-        let (folds, skip) = if cfg.folds == 0 {
-            // forward chaining: fit on the first half of the enrolment repetitions, hold out
-            // the second half (later sessions: includes the between-session drift)
-            let fit = &s.train[..n / 2];
-            (vec![(n / 2, n, cfg.detector.train(fit)?)], n / 2)
-        } else {
-            // the user after enrolment is practised: calibrate and tune on the held-out scores
-            // of the enrolment repetitions after the first quarter (the first session)
-            (cv_models(cfg.detector, &s.train, cfg.folds)?, n / 4)
-        };
-        let held: Vec<f64> = folds
-            .iter()
-            .flat_map(|(lo, hi, m)| {
-                let from = (*lo).max(skip).min(*hi);
-                s.train[from..*hi].iter().map(|x| m.score(x))
-            })
-            .collect();
-        let cal = Calibration::from_scores(&held, cfg.quantile).ok_or(TrainError::BadShape)?;
-        let norm = |v: &[Vec<f64>]| adaptive_anomalies(&model, &cal, cfg, v);
-        test.push(SubjectStreams {
-            genuine: norm(&s.genuine_test),
-            impostors: s.impostor_stream.iter().map(|(_, v)| norm(v)).collect(),
-        });
-        let mut dev_genuine = Vec::with_capacity(held.len());
-        for (lo, hi, m) in &folds {
-            let from = (*lo).max(skip);
-            if from < *hi {
-                dev_genuine.extend(adaptive_anomalies(m, &cal, cfg, &s.train[from..*hi]));
-            }
+        let (mut t, mut d) = detector_streams(cfg.detector, s, cfg)?;
+        if let Some(second) = cfg.second_detector {
+            // equal-weight average of the two detectors' normalised anomalies
+            let (t2, d2) = detector_streams(second, s, cfg)?;
+            average_into(&mut t, &t2);
+            average_into(&mut d, &d2);
         }
-        dev.push(SubjectStreams {
-            genuine: dev_genuine,
-            impostors: s.impostor_dev.iter().map(|(_, v)| norm(v)).collect(),
-        });
+        test.push(t);
+        dev.push(d);
     }
+    Ok((test, dev))
+}
+
+fn average_into(a: &mut SubjectStreams, b: &SubjectStreams) {
+    let avg = |x: &mut Vec<f64>, y: &[f64]| {
+        for (p, q) in x.iter_mut().zip(y) {
+            *p = 0.5 * (*p + q);
+        }
+    };
+    avg(&mut a.genuine, &b.genuine);
+    for (x, y) in a.impostors.iter_mut().zip(&b.impostors) {
+        avg(x, y);
+    }
+}
+
+/// Test and tuning streams of one subject under one detector.
+fn detector_streams(
+    kind: DetectorKind,
+    s: &CmuSplit,
+    cfg: &StreamConfig,
+) -> Result<(SubjectStreams, SubjectStreams), TrainError> {
+    let model: Model = kind.train(&s.train)?;
+    let n = s.train.len();
+    let (folds, skip) = if cfg.folds == 0 {
+        // forward chaining: fit on the first half of the enrolment repetitions, hold out the
+        // second half (later sessions: includes the between-session drift)
+        let fit = &s.train[..n / 2];
+        (vec![(n / 2, n, kind.train(fit)?)], n / 2)
+    } else {
+        // the user after enrolment is practised: calibrate and tune on the held-out scores of
+        // the enrolment repetitions after the first quarter (the first session)
+        (cv_models(kind, &s.train, cfg.folds)?, n / 4)
+    };
+    let held: Vec<f64> = folds
+        .iter()
+        .flat_map(|(lo, hi, m)| {
+            let from = (*lo).max(skip).min(*hi);
+            s.train[from..*hi].iter().map(|x| m.score(x))
+        })
+        .collect();
+    let cal = Calibration::from_scores(&held, cfg.quantile).ok_or(TrainError::BadShape)?;
+    let norm = |v: &[Vec<f64>]| adaptive_anomalies(&model, &cal, cfg, v);
+    let test = SubjectStreams {
+        genuine: norm(&s.genuine_test),
+        impostors: s.impostor_stream.iter().map(|(_, v)| norm(v)).collect(),
+    };
+    let mut dev_genuine = Vec::with_capacity(held.len());
+    for (lo, hi, m) in &folds {
+        let from = (*lo).max(skip);
+        if from < *hi {
+            dev_genuine.extend(adaptive_anomalies(m, &cal, cfg, &s.train[from..*hi]));
+        }
+    }
+    let dev = SubjectStreams {
+        genuine: dev_genuine,
+        impostors: s.impostor_dev.iter().map(|(_, v)| norm(v)).collect(),
+    };
     Ok((test, dev))
 }
 
