@@ -318,6 +318,15 @@ async function initAccount() {
     }
   }
 
+  function authenticatorLabel(cred) {
+    if (cred.authenticatorName) return cred.authenticatorName;
+    const t = Array.isArray(cred.transports) ? cred.transports : [];
+    if (t.includes("internal")) return "Built-in authenticator";
+    if (t.includes("hybrid")) return "Phone or tablet";
+    if (t.some((x) => x === "usb" || x === "nfc" || x === "ble" || x === "smart-card")) return "Security key";
+    return "Authenticator";
+  }
+
   function passkeyName(cred) {
     return cred.name || cred.authenticatorName || "Passkey";
   }
@@ -331,7 +340,7 @@ async function initAccount() {
       el("span", { class: "item-icon", html: synced ? ICONS.cloud : ICONS.device }),
       el("div", {},
         el("div", { class: "item-title" }, name),
-        el("div", { class: "item-sub" }, cred.authenticatorName || "Unknown authenticator",
+        el("div", { class: "item-sub" }, authenticatorLabel(cred),
           isThis ? " · " : null,
           isThis ? el("span", { class: "badge badge-current" }, "Used for this session") : null)));
     nameCell.append(title);
@@ -438,7 +447,7 @@ async function initAccount() {
           el("div", {},
             el("div", { class: "item-title" }, device, here ? " " : null, here ? el("span", { class: "badge badge-current" }, "This session") : null),
             s.ip ? el("div", { class: "item-sub" }, s.ip) : null))),
-        el("td", { "data-label": "Signed in", class: "nowrap" }, timeElement(s.createdAt)),
+        el("td", { "data-label": "Signed in", class: "nowrap" }, timeElement(s.authenticatedAt ?? s.createdAt)),
         el("td", { "data-label": "Last active", class: "nowrap" }, timeElement(s.lastSeenAt, { never: "—" })),
         el("td", {}, here ? el("span", { class: "muted item-sub" }, "You are here") :
           el("button", { class: "btn btn-danger-ghost btn-sm revoke", type: "button", "aria-label": `Sign out ${device}`,
