@@ -40,6 +40,8 @@ function showError(error, target = $("#error")) {
     target.textContent = "";
     return;
   }
+  const toasts = $("#status.toast-region");
+  if (toasts) toasts.textContent = "";
   target.textContent = typeof error === "string" ? error : error.message || "Something went wrong.";
 }
 
@@ -150,12 +152,14 @@ async function initSignIn() {
     go(PAGES.account);
   };
 
+  let autofillFailures = 0;
   function autofill() {
     passkeyd.startAutofill(input).then((result) => {
       if (result) signedIn();
     }, (error) => {
       showError(error);
-      autofill();
+      // Offer autofill again after a refused passkey, but don't spin on a server that is down.
+      if (++autofillFailures < 3) setTimeout(autofill, 500 * autofillFailures);
     });
   }
 
@@ -318,6 +322,11 @@ async function initAccount() {
     }
   }
 
+  function isSecurityKey(cred) {
+    const t = Array.isArray(cred.transports) ? cred.transports : [];
+    return !t.includes("internal") && t.some((x) => x === "usb" || x === "nfc" || x === "ble" || x === "smart-card");
+  }
+
   function authenticatorLabel(cred) {
     if (cred.authenticatorName) return cred.authenticatorName;
     const t = Array.isArray(cred.transports) ? cred.transports : [];
@@ -337,12 +346,12 @@ async function initAccount() {
     const isThis = current.credentialId && current.credentialId === cred.id;
     const nameCell = el("td", { class: "name-cell" });
     const title = el("div", { class: "cell-name" },
-      el("span", { class: "item-icon", html: synced ? ICONS.cloud : ICONS.device }),
+      el("span", { class: "item-icon", html: synced ? ICONS.cloud : isSecurityKey(cred) ? ICONS.key : ICONS.device }),
       el("div", {},
-        el("div", { class: "item-title" }, name),
-        el("div", { class: "item-sub" }, authenticatorLabel(cred),
-          isThis ? " · " : null,
-          isThis ? el("span", { class: "badge badge-current" }, "Used for this session") : null)));
+        el("div", { class: "item-title" }, name,
+          isThis ? " " : null,
+          isThis ? el("span", { class: "badge badge-current", title: "You signed in to this session with this passkey" }, "In use") : null),
+        el("div", { class: "item-sub" }, authenticatorLabel(cred))));
     nameCell.append(title);
 
     const row = el("tr", { "data-id": cred.id },
