@@ -144,17 +144,18 @@ impl Forest {
         let mut s = 0.0;
         for t in &self.trees {
             let mut k = 0usize;
-            loop {
-                let nd = &t[k];
+            // bounded walk: a malformed (e.g. tampered, deserialised) tree cannot panic or loop
+            for _ in 0..=t.len() {
+                let Some(nd) = t.get(k) else {
+                    s += 0.5;
+                    break;
+                };
                 if nd.feature == u32::MAX {
                     s += nd.p;
                     break;
                 }
-                k = if x[nd.feature as usize] <= nd.threshold {
-                    nd.left
-                } else {
-                    nd.right
-                } as usize;
+                let v = x.get(nd.feature as usize).copied().unwrap_or(0.0);
+                k = if v <= nd.threshold { nd.left } else { nd.right } as usize;
             }
         }
         s / self.trees.len() as f64

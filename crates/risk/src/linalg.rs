@@ -132,16 +132,14 @@ pub fn pinv_sqrt(cov: &[f64], d: usize) -> Vec<f64> {
 
 /// `y = W x` for a row-major `d x d` matrix.
 pub fn mat_vec(w: &[f64], x: &[f64]) -> Vec<f64> {
-    let d = x.len();
-    (0..d)
-        .map(|i| {
-            w[i * d..(i + 1) * d]
-                .iter()
-                .zip(x)
-                .map(|(a, b)| a * b)
-                .sum()
-        })
-        .collect()
+    let d = x.len().max(1);
+    let mut out: Vec<f64> = w
+        .chunks_exact(d)
+        .take(x.len())
+        .map(|row| row.iter().zip(x).map(|(a, b)| a * b).sum())
+        .collect();
+    out.resize(x.len(), 0.0);
+    out
 }
 
 #[cfg(test)]
