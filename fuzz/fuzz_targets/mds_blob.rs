@@ -5,7 +5,7 @@
 #![no_main]
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
 use libfuzzer_sys::fuzz_target;
-use passkeyd_fuzz::{MDS_TIME, fixture, fixtures, mds_anchors, time};
+use passkeyd_fuzz::{MDS_SIGNER_NAME, MDS_TIME, fixture, fixtures, mds_anchors, time};
 use passkeyd_webauthn::mds::{AuthenticatorStatus, MdsOptions, MetadataBlob};
 use std::sync::OnceLock;
 
@@ -31,6 +31,7 @@ fn options() -> &'static MdsOptions {
     O.get_or_init(|| MdsOptions {
         roots: mds_anchors().clone(),
         time: time(MDS_TIME),
+        signer_names: vec![MDS_SIGNER_NAME.to_owned()],
         ..MdsOptions::default()
     })
 }

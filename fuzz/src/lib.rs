@@ -97,6 +97,10 @@ pub const FIXED_TIME: &str = "2025-01-30T23:59:59Z";
 /// The fixed verification time of `mds_blob` (the test PKI is valid 2020..2099).
 pub const MDS_TIME: &str = "2026-06-01T00:00:00Z";
 
+/// The subject CN of the fixture MDS signer (TestPki::mds_signer), the one signer name the
+/// `mds_blob` target allows (MdsOptions::signer_names).
+pub const MDS_SIGNER_NAME: &str = "passkeyd Test MDS Signer";
+
 /// Parses an RFC 3339 time of the tables above.
 pub fn time(text: &str) -> UnixTime {
     UnixTime::parse_rfc3339(text).unwrap_or(UnixTime(0))

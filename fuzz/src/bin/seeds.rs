@@ -76,6 +76,11 @@ fn main() {
         write_fixtures();
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--check") {
+        let dir = args.get(i + 1).map(PathBuf::from).unwrap_or_else(|| fuzz_dir().join("corpus"));
+        check(&dir);
+        return;
+    }
     let out = args
         .iter()
         .position(|a| a == "--out")
@@ -657,4 +662,93 @@ fn write_fixtures() {
         w(&format!("registration/{name}.json"), &json_bytes(&reg.json));
     }
     println!("fixtures written to {}", dir.display());
+}
+
+// ---------------------------------------------------------------------------------------------
+// `--check [corpus dir]`: how far the corpus of the deep targets gets (outcome per seed, counted).
+
+fn check(dir: &Path) {
+    use passkeyd_webauthn::attestation::{self, AttestationInput};
+    use passkeyd_webauthn::authenticator_data::AuthenticatorData;
+    use passkeyd_webauthn::cose::CosePublicKey;
+    let read = |t: &str| -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = std::fs::read_dir(dir.join(t))
+            .map(|rd| rd.flatten().filter_map(|e| std::fs::read(e.path()).ok()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let report = |t: &str, m: BTreeMap<String, usize>| {
+        println!("{t}:");
+        for (k, n) in m {
+            println!("  {n:5}  {k}");
+        }
+    };
+    let mut m = BTreeMap::new();
+    for d in read("registration") {
+        let Ok(j) = std::str::from_utf8(&d) else { continue };
+        let k = match passkeyd_webauthn::registration::verify_registration_json(
+            relying_party(), registration_state(), j, &|id: &[u8]| id == REGISTERED_ID) {
+            Ok(r) => format!("ok {} {:?}", r.fmt, r.trust),
+            Err(e) => format!("step {}", e.step()),
+        };
+        *m.entry(k).or_default() += 1;
+    }
+    report("registration", m);
+    let mut m = BTreeMap::new();
+    let rec = credential_record();
+    for d in read("assertion") {
+        let Ok(j) = std::str::from_utf8(&d) else { continue };
+        let k = match passkeyd_webauthn::authentication::verify_assertion_json(
+            relying_party(), authentication_state(), j, &rec) {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => format!("step {}", e.step()),
+        };
+        *m.entry(k).or_default() += 1;
+    }
+    report("assertion", m);
+    let mut m = BTreeMap::new();
+    for d in read("attestation") {
+        if d.len() < 33 { continue; }
+        let fmt = SUPPORTED_FORMATS[usize::from(d[0] & 7)];
+        let at = time(ATTESTATION_TIMES[usize::from((d[0] >> 3) & 15)]);
+        let cdh: [u8; 32] = d[1..33].try_into().unwrap_or([0; 32]);
+        let rest = &d[33..];
+        let k: Result<String, String> = (|| {
+            let n = cbor::item_len(rest).map_err(|e| format!("attStmt {e}"))?;
+            let stmt = cbor::decode(&rest[..n]).map_err(|e| format!("attStmt {e}"))?;
+            let ad = AuthenticatorData::parse(&rest[n..]).map_err(|e| format!("authData {e}"))?;
+            let key = ad.attested_credential_data.as_ref()
+                .and_then(|a| CosePublicKey::from_cbor(a.credential_public_key, &PERMISSIVE_KEYS).ok());
+            let input = AttestationInput { att_stmt: &stmt, auth_data: &ad, client_data_hash: &cdh,
+                credential_public_key: key.as_ref().unwrap_or_else(|| credential_key()) };
+            match attestation::verify_statement(fmt, &input, &attestation_options(at)) {
+                Some(Ok(o)) => Ok(format!("ok {:?}", o.attestation_type)),
+                Some(Err(e)) => Err(format!("{e}").chars().take(60).collect::<String>()),
+                None => Err("unsupported".into()),
+            }
+        })();
+        let k = match k { Ok(s) => format!("{fmt}: {s}"), Err(e) => format!("{fmt}: err {e}") };
+        *m.entry(k).or_default() += 1;
+    }
+    report("attestation", m);
+    let mut m = BTreeMap::new();
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &fixture(fixtures::MDS_SIGNER_KEY)).expect("key");
+    let chain = vec![fixture(fixtures::MDS_SIGNER_CERT), fixture(fixtures::TESTPKI_INTERMEDIATE)];
+    for d in read("mds_blob") {
+        let Some((&mode, rest)) = d.split_first() else { continue };
+        let blob = if mode & 1 == 0 { rest.to_vec() } else {
+            passkeyd_testkit::jwt::sign_jwt_es256(&chain, rest, &key).into_bytes() };
+        let opts = passkeyd_webauthn::mds::MdsOptions {
+            roots: mds_anchors().clone(), time: time(MDS_TIME),
+            signer_names: vec![MDS_SIGNER_NAME.to_owned()], allow_stale: mode & 2 != 0,
+            previous_no: (mode & 4 != 0).then_some(u64::from(mode >> 3)),
+            ..Default::default() };
+        let k = match passkeyd_webauthn::mds::MetadataBlob::verify(&blob, &opts) {
+            Ok(b) => format!("ok ({} entries)", b.len().min(3)),
+            Err(e) => format!("{}", e.code()),
+        };
+        *m.entry(k).or_default() += 1;
+    }
+    report("mds_blob", m);
 }
