@@ -246,6 +246,11 @@ describe("passkeyd pages in Chromium", { timeout: 300_000 }, () => {
       // Passkey autofill signs the other browser in as soon as the sign-in page opens.
       await other.page.goto(`${base}/`);
       await other.page.waitForURL(`${base}/static/account.html`);
+      // The passkey is a synced one: bring its signature counter back to this authenticator, or
+      // the server rightly takes the next use here for a cloned authenticator (step 7.2.22).
+      const synced = (await other.cdp.send("WebAuthn.getCredentials", { authenticatorId: otherAuth })).credentials[0];
+      await s.cdp.send("WebAuthn.removeCredential", { authenticatorId: firstAuthenticator, credentialId: synced.credentialId });
+      await s.cdp.send("WebAuthn.addCredential", { authenticatorId: firstAuthenticator, credential: synced });
 
       await page().goto(`${base}/static/account.html`);
       await ready(page());
