@@ -265,9 +265,12 @@ async function initAccount() {
   $("#add-passkey").addEventListener("click", async (event) => {
     showError(null, $("#passkeys-error"));
     try {
-      await busy(event.currentTarget, () => passkeyd.addPasskey());
-      showStatus("Passkey added.", { kind: "success" });
+      const added = await busy(event.currentTarget, () => passkeyd.addPasskey());
+      showStatus("Passkey added. Give it a name you'll recognise.", { kind: "success" });
       await loadPasskeys();
+      // Offer to name the new passkey right away (Escape keeps the default).
+      const row = added && added.credentialId && $(`#passkeys tr[data-id="${CSS.escape(added.credentialId)}"]`);
+      if (row) row.querySelector(".rename")?.click();
     } catch (error) {
       if (error.code === "AbortError") return;
       showError(error, $("#passkeys-error"));

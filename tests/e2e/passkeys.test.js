@@ -118,6 +118,13 @@ describe("passkeyd pages in Chromium", { timeout: 300_000 }, () => {
     } finally {
       await s.cdp.send("WebAuthn.setAutomaticPresenceSimulation", { authenticatorId: firstAuthenticator, enabled: true });
     }
+    // The new passkey's name field opens by itself; name it.
+    const nameField = page().getByLabel("Passkey name");
+    await nameField.waitFor();
+    assert.ok(await nameField.evaluate((e) => e === document.activeElement), "the name field has focus");
+    await nameField.fill("Blue security key");
+    await nameField.press("Enter");
+    await page().locator("#passkeys .item-title", { hasText: "Blue security key" }).waitFor();
     const rows = await passkeyRows();
     assert.equal(rows.length, 2);
     const [keyId] = await credentialIds(secondAuthenticator);
@@ -211,6 +218,13 @@ describe("passkeyd pages in Chromium", { timeout: 300_000 }, () => {
     await page().getByRole("dialog").waitFor();
     await screenshot(page(), "06-remove-confirm", { fullPage: false });
     await page().getByRole("button", { name: "Cancel" }).click();
+    assert.equal((await passkeyRows()).length, 2);
+    // Escape closes the dialog too, and focus goes back to the button that opened it.
+    await row.getByRole("button", { name: /^Remove/ }).click();
+    await page().getByRole("dialog").waitFor();
+    await page().keyboard.press("Escape");
+    await page().getByRole("dialog").waitFor({ state: "hidden" });
+    assert.equal(await page().evaluate(() => document.activeElement?.textContent.trim()), "Remove");
     assert.equal((await passkeyRows()).length, 2);
     await row.getByRole("button", { name: /^Remove/ }).click();
     await page().getByRole("button", { name: "Remove passkey", exact: true }).click();
