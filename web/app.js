@@ -377,9 +377,11 @@ async function initAccount() {
     const cancel = el("button", { class: "btn btn-ghost btn-sm", type: "button" }, "Cancel");
     const form = el("form", { class: "rename-form", "aria-label": `Rename ${passkeyName(cred)}` },
       el("label", { for: inputId, class: "visually-hidden" }, "Passkey name"), input, save, cancel);
+    const renameButton = row.querySelector(".rename");
     const restore = () => {
       form.replaceWith(title);
-      row.querySelector(".rename")?.focus();
+      renameButton.disabled = false;
+      renameButton.focus();
     };
     cancel.addEventListener("click", restore);
     input.addEventListener("keydown", (e) => {
@@ -407,6 +409,7 @@ async function initAccount() {
       }
     });
     title.replaceWith(form);
+    renameButton.disabled = true;
     input.focus();
     input.select();
   }

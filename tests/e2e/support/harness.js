@@ -29,11 +29,15 @@ function binaryPath() {
   return path.join(REPO, "target", "debug", "passkeyd");
 }
 
+function hasServe(bin) {
+  return fs.existsSync(bin) && spawnSync(bin, ["serve", "--help"], { stdio: "ignore" }).status === 0;
+}
+
 function ensureBinary() {
   const bin = binaryPath();
-  if (fs.existsSync(bin)) return bin;
-  if (process.env.PASSKEYD_BIN) throw new Error(`PASSKEYD_BIN=${bin} does not exist`);
-  console.error(`# ${bin} is missing: cargo build -p passkeyd --bin passkeyd`);
+  if (hasServe(bin)) return bin;
+  if (process.env.PASSKEYD_BIN) throw new Error(`PASSKEYD_BIN=${bin} does not exist or has no \`serve\` command`);
+  console.error(`# ${bin} is missing or older than \`passkeyd serve\`: cargo build -p passkeyd --bin passkeyd`);
   const env = { ...process.env };
   delete env.CARGO_TARGET_DIR; // the default path is the repository's target/
   const built = spawnSync("cargo", ["build", "-p", "passkeyd", "--bin", "passkeyd"], { cwd: REPO, stdio: "inherit", env });
