@@ -337,6 +337,22 @@ describe("passkeyd pages in Chromium", { timeout: 300_000 }, () => {
     await screenshot(page(), "09-sign-in-error");
   });
 
+  test("sign-up with a taken username shows the server's refusal", async () => {
+    assert.equal(await sessionStatus(), 401);
+    await page().goto(`${base}/static/signup.html`);
+    await ready(page());
+    await page().getByLabel("Username").fill(USER.username);
+    const start = page().waitForResponse((r) => r.url().endsWith("/api/webauthn/register/start"));
+    await page().getByRole("button", { name: "Create a passkey" }).click();
+    const response = await start;
+    assert.equal(response.ok(), false, `register/start for a taken username answered ${response.status()}`);
+    const body = await response.json();
+    const error = page().locator("#error");
+    await error.filter({ hasText: /\S/ }).waitFor();
+    assert.equal((await error.textContent()).trim(), body.message);
+    await screenshot(page(), "14-sign-up-taken");
+  });
+
   test("screenshots: dark mode and a phone", async () => {
     await openSignIn(["no-autofill"]);
     await page().getByRole("button", { name: "Sign in with a passkey" }).click();
