@@ -222,6 +222,10 @@ async function initSignUp() {
     } catch (error) {
       showStatus("");
       showError(error);
+      if (error.code === "username_taken" || error.code === "bad_request") {
+        username.setAttribute("aria-invalid", "true");
+        username.focus();
+      }
     }
   });
   document.documentElement.dataset.ready = "true";
