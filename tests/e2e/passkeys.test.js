@@ -353,6 +353,29 @@ describe("passkeyd pages in Chromium", { timeout: 300_000 }, () => {
     await screenshot(page(), "14-sign-up-taken");
   });
 
+  test("keyboard only: Tab to the passkey button and press Enter", async () => {
+    await openSignIn(["no-autofill"]);
+    const focused = () => page().evaluate(() => {
+      const e = document.activeElement;
+      return e ? (e.id || e.textContent.trim()) : "";
+    });
+    const seen = [];
+    for (let i = 0; i < 8 && (await focused()) !== "signin-passkey"; i++) {
+      await page().keyboard.press("Tab");
+      seen.push(await focused());
+    }
+    assert.equal(await focused(), "signin-passkey", `Tab order: ${seen.join(" → ")}`);
+    assert.ok(seen.indexOf("username") < seen.indexOf("signin-username"), `username comes before Continue: ${seen}`);
+    const outline = await page().evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.notEqual(outline, "none", "the focused button shows a focus ring");
+    await screenshot(page(), "15-keyboard-focus", { fullPage: false });
+    await page().keyboard.press("Enter");
+    await page().waitForURL(`${base}/static/account.html`);
+    await ready(page());
+    assert.equal(await sessionStatus(), 200);
+    await signOut();
+  });
+
   test("screenshots: dark mode and a phone", async () => {
     await openSignIn(["no-autofill"]);
     await page().getByRole("button", { name: "Sign in with a passkey" }).click();
