@@ -1,6 +1,7 @@
 //! `passkeyd`: the passkey authentication server and its offline tools.
 //!
 //! ```text
+//! passkeyd serve [--listen ADDR] [--rp-id ID] [--origin URL]...   run the passkey server
 //! passkeyd verify CASE.json                 verify a recorded WebAuthn response offline
 //! passkeyd risk eval keystroke --data FILE  reproduce the keystroke-dynamics benchmark
 //! passkeyd risk eval mouse --data DIR       evaluate mouse dynamics on the Balabit data
@@ -27,6 +28,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the passkey server (defaults: 127.0.0.1:8080, rp id localhost, ./passkeyd-data).
+    Serve(passkeyd_server::serve::ServeArgs),
     /// Verify a recorded registration or authentication response offline.
     ///
     /// CASE.json uses the passkeyd test-vector schema (the response, the expected challenge,
@@ -46,6 +49,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => passkeyd_server::serve::run(args),
         Command::Verify { case } => verify::run(&case),
         Command::Risk { cmd } => match risk_cli::run(cmd) {
             Ok(()) => ExitCode::SUCCESS,

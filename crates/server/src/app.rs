@@ -1,0 +1,148 @@
+//! The application state: configuration, storage and services, built once at start-up and
+//! shared (cheaply cloned) by every request. [`crate::routes::app`] turns it into a router.
+
+use crate::config::Config;
+use crate::ephemeral::ChallengeStore;
+use crate::ephemeral::memory::MemoryChallenges;
+use crate::services::ceremonies::{CHALLENGE_TTL, Ceremonies, CeremonySettings};
+use crate::services::credentials::Credentials;
+use crate::services::sessions::Sessions;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+use passkeyd_webauthn::relying_party::RelyingParty;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// File in the data directory holding the server secret (32 random bytes).
+pub const SECRET_FILE: &str = "server-secret";
+
+/// Everything a request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// Durable storage.
+    pub store: Arc<dyn Store>,
+    /// Registration and sign-in.
+    pub ceremonies: Arc<Ceremonies>,
+    /// Sessions.
+    pub sessions: Arc<Sessions>,
+    /// The signed-in user's passkeys.
+    pub credentials: Arc<Credentials>,
+    sqlite: Option<SqliteStore>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub struct StartupError(pub String);
+
+impl std::fmt::Display for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+impl AppState {
+    /// Opens the embedded defaults: creates the data directory, opens (and migrates) the
+    /// SQLite database in it, loads or creates the server secret, keeps challenges in memory.
+    pub async fn open(config: Config) -> Result<Self, StartupError> {
+        Self::open_with_challenge_ttl(config, CHALLENGE_TTL).await
+    }
+
+    /// [`AppState::open`] with another challenge lifetime (tests of expiry).
+    pub async fn open_with_challenge_ttl(
+        config: Config,
+        challenge_ttl: Duration,
+    ) -> Result<Self, StartupError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            StartupError(format!(
+                "cannot create data directory {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let secret = load_or_create_secret(&config.data_dir.join(SECRET_FILE))?;
+        let sqlite = SqliteStore::open(&config.database_path())
+            .await
+            .map_err(|e| StartupError(e.to_string()))?;
+        let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+        let challenges: Arc<dyn ChallengeStore> = Arc::new(MemoryChallenges::default());
+        let sessions = Arc::new(Sessions::new(
+            store.clone(),
+            config.session_idle_timeout,
+            config.session_absolute_timeout,
+        ));
+        let rp = RelyingParty::new(&config.rp_id, config.origins.iter().cloned());
+        let ceremonies = Arc::new(Ceremonies::new(
+            store.clone(),
+            challenges,
+            sessions.clone(),
+            CeremonySettings {
+                rp,
+                rp_name: config.rp_name.clone(),
+                signup_open: config.signup_open,
+                challenge_ttl,
+                secret,
+            },
+        ));
+        Ok(Self {
+            credentials: Arc::new(Credentials::new(store.clone())),
+            config: Arc::new(config),
+            store,
+            ceremonies,
+            sessions,
+            sqlite: Some(sqlite),
+        })
+    }
+
+    /// Closes the database (at shutdown).
+    pub async fn close(&self) {
+        if let Some(s) = &self.sqlite {
+            s.close().await;
+        }
+    }
+}
+
+/// Reads the server secret, or creates it (mode 0600) on first start.
+fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, StartupError> {
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.len() >= 32 => return Ok(bytes),
+        Ok(_) => {
+            return Err(StartupError(format!(
+                "{} is shorter than 32 bytes; delete it to have a new one made",
+                path.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(StartupError(format!("cannot read {}: {e}", path.display())));
+        }
+    }
+    let mut secret = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut secret).map_err(|_| StartupError("system RNG failed".into()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| StartupError(format!("cannot create {}: {e}", path.display())))?;
+    file.write_all(&secret)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| StartupError(format!("cannot write {}: {e}", path.display())))?;
+    Ok(secret.to_vec())
+}

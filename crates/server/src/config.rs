@@ -1,0 +1,392 @@
+//! Configuration: embedded defaults, a TOML file, a `PASSKEYD_*` environment overlay and
+//! command-line flags, merged in that order (a later source wins) and validated into [`Config`].
+//!
+//! ```text
+//!  defaults ◄── --config FILE (TOML, unknown keys refused) ◄── PASSKEYD_* ◄── flags
+//!                                   │
+//!                                   ▼
+//!                       Config::resolve → validated Config
+//! ```
+//!
+//! Every key, variable and flag is listed in `docs/configuration.md`; the annotated example is
+//! `crates/server/passkeyd.example.toml`.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The address `passkeyd serve` listens on by default.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The default relying-party id.
+pub const DEFAULT_RP_ID: &str = "localhost";
+/// The default relying-party name shown by authenticators.
+pub const DEFAULT_RP_NAME: &str = "passkeyd";
+/// The default data directory (relative to the working directory).
+pub const DEFAULT_DATA_DIR: &str = "passkeyd-data";
+/// Default idle timeout of a session: 30 minutes without a request ends it.
+pub const DEFAULT_SESSION_IDLE_SECS: u64 = 30 * 60;
+/// Default absolute lifetime of a session: 12 hours after sign-in, whatever the activity.
+pub const DEFAULT_SESSION_ABSOLUTE_SECS: u64 = 12 * 60 * 60;
+
+/// The TOML file (and, key for key, the environment overlay). Every key is optional; unknown
+/// keys are an error so a typo does not silently fall back to a default.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// `listen = "127.0.0.1:8080"`.
+    pub listen: Option<String>,
+    /// `rp_id = "example.com"`.
+    pub rp_id: Option<String>,
+    /// `rp_name = "Example"`.
+    pub rp_name: Option<String>,
+    /// `origins = ["https://example.com"]`.
+    pub origins: Option<Vec<String>>,
+    /// `data_dir = "/var/lib/passkeyd"`.
+    pub data_dir: Option<PathBuf>,
+    /// `signup_open = true`.
+    pub signup_open: Option<bool>,
+    /// `session_idle_timeout_secs = 1800`.
+    pub session_idle_timeout_secs: Option<u64>,
+    /// `session_absolute_timeout_secs = 43200`.
+    pub session_absolute_timeout_secs: Option<u64>,
+    /// `log_format = "compact"` or `"json"`.
+    pub log_format: Option<String>,
+    /// `log_level = "info"` (a `tracing` filter; `RUST_LOG` wins when set).
+    pub log_level: Option<String>,
+}
+
+impl FileConfig {
+    /// Reads and parses a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_toml(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+    }
+
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+    }
+
+    /// The `PASSKEYD_*` variables found through `get` (the process environment in production,
+    /// a map in tests).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let parse_bool = |name: &str| -> Result<Option<bool>, ConfigError> {
+            get(name)
+                .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+                    "1" | "true" | "yes" | "on" => Ok(true),
+                    "0" | "false" | "no" | "off" => Ok(false),
+                    _ => Err(ConfigError(format!(
+                        "{name}: expected true or false, found {v:?}"
+                    ))),
+                })
+                .transpose()
+        };
+        let parse_u64 = |name: &str| -> Result<Option<u64>, ConfigError> {
+            get(name)
+                .map(|v| {
+                    v.trim()
+                        .parse()
+                        .map_err(|_| ConfigError(format!("{name}: expected seconds, found {v:?}")))
+                })
+                .transpose()
+        };
+        Ok(Self {
+            listen: get("PASSKEYD_LISTEN"),
+            rp_id: get("PASSKEYD_RP_ID"),
+            rp_name: get("PASSKEYD_RP_NAME"),
+            origins: get("PASSKEYD_ORIGINS").map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
+            data_dir: get("PASSKEYD_DATA_DIR").map(PathBuf::from),
+            signup_open: parse_bool("PASSKEYD_SIGNUP_OPEN")?,
+            session_idle_timeout_secs: parse_u64("PASSKEYD_SESSION_IDLE_TIMEOUT_SECS")?,
+            session_absolute_timeout_secs: parse_u64("PASSKEYD_SESSION_ABSOLUTE_TIMEOUT_SECS")?,
+            log_format: get("PASSKEYD_LOG_FORMAT"),
+            log_level: get("PASSKEYD_LOG_LEVEL"),
+        })
+    }
+
+    /// `self` with every key that `over` sets replaced by `over`'s value.
+    pub fn overlay(self, over: FileConfig) -> Self {
+        Self {
+            listen: over.listen.or(self.listen),
+            rp_id: over.rp_id.or(self.rp_id),
+            rp_name: over.rp_name.or(self.rp_name),
+            origins: over.origins.or(self.origins),
+            data_dir: over.data_dir.or(self.data_dir),
+            signup_open: over.signup_open.or(self.signup_open),
+            session_idle_timeout_secs: over
+                .session_idle_timeout_secs
+                .or(self.session_idle_timeout_secs),
+            session_absolute_timeout_secs: over
+                .session_absolute_timeout_secs
+                .or(self.session_absolute_timeout_secs),
+            log_format: over.log_format.or(self.log_format),
+            log_level: over.log_level.or(self.log_level),
+        }
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Compact,
+    /// One JSON object per event.
+    Json,
+}
+
+/// The validated runtime configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Socket address to listen on.
+    pub listen: SocketAddr,
+    /// Relying-party id (a registrable domain suffix of every origin's host).
+    pub rp_id: String,
+    /// Relying-party name shown by authenticators.
+    pub rp_name: String,
+    /// Origins accepted in client data (`scheme://host[:port]`).
+    pub origins: Vec<String>,
+    /// Directory for the database and the server secret.
+    pub data_dir: PathBuf,
+    /// Whether signed-out visitors may create accounts.
+    pub signup_open: bool,
+    /// A session ends after this long without a request.
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after sign-in.
+    pub session_absolute_timeout: Duration,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter (`tracing_subscriber::EnvFilter` syntax).
+    pub log_level: String,
+}
+
+/// A configuration that cannot be used, with a sentence saying why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Validates merged settings, filling in defaults.
+    ///
+    /// Without `origins`, the RP id `localhost` gets `http://localhost:PORT` for the listening
+    /// port (the zero-configuration development setup); any other RP id needs its origins.
+    pub fn resolve(f: FileConfig) -> Result<Self, ConfigError> {
+        let listen_text = f.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
+            ConfigError(format!(
+                "listen: expected an address such as 127.0.0.1:8080, found {listen_text:?}"
+            ))
+        })?;
+        let rp_id = f
+            .rp_id
+            .unwrap_or_else(|| DEFAULT_RP_ID.to_owned())
+            .trim()
+            .to_ascii_lowercase();
+        if rp_id.is_empty() || rp_id.contains(['/', ':', ' ']) {
+            return Err(ConfigError(format!(
+                "rp_id: expected a domain such as example.com, found {rp_id:?}"
+            )));
+        }
+        let rp_name = f.rp_name.unwrap_or_else(|| DEFAULT_RP_NAME.to_owned());
+        let origins = match f.origins {
+            Some(list) if !list.is_empty() => list,
+            _ if rp_id == "localhost" => vec![format!("http://localhost:{}", listen.port())],
+            _ => {
+                return Err(ConfigError(format!(
+                    "origins: rp_id {rp_id:?} needs at least one origin (e.g. --origin https://{rp_id})"
+                )));
+            }
+        };
+        let origins = origins
+            .iter()
+            .map(|o| validate_origin(o, &rp_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let idle = f
+            .session_idle_timeout_secs
+            .unwrap_or(DEFAULT_SESSION_IDLE_SECS);
+        let absolute = f
+            .session_absolute_timeout_secs
+            .unwrap_or(DEFAULT_SESSION_ABSOLUTE_SECS);
+        if idle == 0 || absolute == 0 {
+            return Err(ConfigError(
+                "session timeouts must be at least 1 second".into(),
+            ));
+        }
+        let log_format = match f.log_format.as_deref().map(str::trim) {
+            None | Some("compact") => LogFormat::Compact,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "log_format: expected \"compact\" or \"json\", found {other:?}"
+                )));
+            }
+        };
+        Ok(Self {
+            listen,
+            rp_id,
+            rp_name,
+            origins,
+            data_dir: f
+                .data_dir
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            signup_open: f.signup_open.unwrap_or(true),
+            session_idle_timeout: Duration::from_secs(idle),
+            session_absolute_timeout: Duration::from_secs(absolute),
+            log_format,
+            log_level: f.log_level.unwrap_or_else(|| "info".to_owned()),
+        })
+    }
+
+    /// Whether cookies get the `Secure` attribute: when the (first) origin is https.
+    pub fn cookies_secure(&self) -> bool {
+        self.origins.iter().any(|o| o.starts_with("https://"))
+    }
+
+    /// The URL to open in a browser.
+    pub fn public_url(&self) -> &str {
+        self.origins.first().map(String::as_str).unwrap_or("")
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("passkeyd.db")
+    }
+}
+
+/// Checks `scheme://host[:port]` with nothing after it and a host within `rp_id`, and returns it
+/// in the form browsers put in client data (lower-case, no trailing slash).
+fn validate_origin(origin: &str, rp_id: &str) -> Result<String, ConfigError> {
+    let o = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    let bad = |why: &str| ConfigError(format!("origin {origin:?}: {why}"));
+    let rest = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+        .ok_or_else(|| bad("expected http:// or https://"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
+        return Err(bad("expected scheme://host[:port] with no path"));
+    }
+    let host = match rest.rsplit_once(':') {
+        Some((h, port)) if !h.ends_with(']') || rest.starts_with('[') => {
+            if port.parse::<u16>().is_err() {
+                return Err(bad("the port is not a number"));
+            }
+            h
+        }
+        _ => rest,
+    };
+    if host != rp_id && !host.ends_with(&format!(".{rp_id}")) {
+        return Err(bad(&format!(
+            "host {host:?} is not {rp_id:?} or a subdomain of it (the RP id must be a suffix of every origin's host)"
+        )));
+    }
+    if o.starts_with("http://") && host != "localhost" && !host.ends_with(".localhost") {
+        return Err(bad(
+            "plain http is allowed only for localhost (WebAuthn needs a secure context)",
+        ));
+    }
+    Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_settings_give_the_localhost_defaults() {
+        let c = Config::resolve(FileConfig::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.rp_id, "localhost");
+        assert_eq!(c.origins, vec!["http://localhost:8080"]);
+        assert_eq!(
+            c.database_path(),
+            PathBuf::from("passkeyd-data/passkeyd.db")
+        );
+        assert!(c.signup_open);
+        assert!(!c.cookies_secure());
+    }
+
+    #[test]
+    fn localhost_origin_follows_the_listening_port() {
+        let c = Config::resolve(FileConfig {
+            listen: Some("127.0.0.1:9123".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.origins, vec!["http://localhost:9123"]);
+    }
+
+    #[test]
+    fn unknown_toml_keys_are_refused() {
+        let e = FileConfig::from_toml("listen = \"127.0.0.1:1\"\nlisten_addr = 3\n").unwrap_err();
+        assert!(e.0.contains("listen_addr"), "{e}");
+    }
+
+    #[test]
+    fn flags_win_over_env_and_env_over_file() {
+        let file = FileConfig::from_toml(
+            "rp_id = \"example.com\"\norigins = [\"https://example.com\"]\nlisten = \"127.0.0.1:1\"\nsignup_open = true\n",
+        )
+        .unwrap();
+        let env = FileConfig::from_env(|k| match k {
+            "PASSKEYD_LISTEN" => Some("127.0.0.1:2".into()),
+            "PASSKEYD_ORIGINS" => Some("https://example.com, https://login.example.com".into()),
+            "PASSKEYD_SIGNUP_OPEN" => Some("false".into()),
+            _ => None,
+        })
+        .unwrap();
+        let flags = FileConfig {
+            listen: Some("127.0.0.1:3".into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(file.overlay(env).overlay(flags)).unwrap();
+        assert_eq!(c.listen.port(), 3);
+        assert_eq!(c.origins.len(), 2);
+        assert!(!c.signup_open);
+        assert!(c.cookies_secure());
+    }
+
+    #[test]
+    fn origins_outside_the_rp_id_or_with_plain_http_are_refused() {
+        for (rp, origin) in [
+            ("example.com", "https://evil.com"),
+            ("example.com", "http://example.com"),
+            ("example.com", "https://example.com/path"),
+            ("example.com", "example.com"),
+        ] {
+            let r = Config::resolve(FileConfig {
+                rp_id: Some(rp.into()),
+                origins: Some(vec![origin.into()]),
+                ..Default::default()
+            });
+            assert!(r.is_err(), "{origin} accepted");
+        }
+        let c = Config::resolve(FileConfig {
+            rp_id: Some("example.com".into()),
+            origins: Some(vec!["https://Login.Example.com:8443/".into()]),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.origins, vec!["https://login.example.com:8443"]);
+    }
+
+    #[test]
+    fn example_file_parses() {
+        let text = include_str!("../passkeyd.example.toml");
+        let f = FileConfig::from_toml(text).unwrap();
+        Config::resolve(f).unwrap();
+    }
+}

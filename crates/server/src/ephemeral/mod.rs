@@ -1,0 +1,39 @@
+//! Short-lived state that may be lost on restart: pending ceremony challenges (later also rate
+//! limits and a session cache). Backends: [`memory::MemoryChallenges`] (the embedded default);
+//! Redis will implement the same trait with `SET key value PX ttl` and `GETDEL`.
+
+pub mod memory;
+
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// Why the ephemeral store could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EphemeralError {
+    /// The store is full (too many pending ceremonies): refuse new ones rather than grow
+    /// without bound.
+    Full,
+    /// The backend failed.
+    Backend(String),
+}
+
+impl std::fmt::Display for EphemeralError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Full => f.write_str("too many pending ceremonies"),
+            Self::Backend(e) => write!(f, "ephemeral store: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for EphemeralError {}
+
+/// Pending ceremony state, keyed by a random challenge key.
+#[async_trait]
+pub trait ChallengeStore: Send + Sync + 'static {
+    /// Stores `state` under `key` for `ttl`, replacing any previous value.
+    async fn put(&self, key: &str, state: Vec<u8>, ttl: Duration) -> Result<(), EphemeralError>;
+    /// Removes and returns the state under `key`, atomically: of two concurrent calls at most
+    /// one gets it. Expired state is never returned.
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, EphemeralError>;
+}

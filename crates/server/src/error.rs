@@ -1,0 +1,136 @@
+//! The one domain error of the server. Services return it; `routes` turns it into an HTTP
+//! response in exactly one place ([`crate::routes`]'s `IntoResponse` impl), where the internal
+//! cause is logged and the public message stays generic.
+
+use crate::store::StoreError;
+use std::fmt;
+
+/// Why a request could not be served. Each variant is a sentence a support engineer can act
+/// on; what the client sees is [`Error::public_code`] and [`Error::public_message`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request body or a parameter is malformed (bad JSON, wrong type, bad base64url, a
+    /// value out of range). The message is safe to show: it describes only the client's input.
+    BadRequest {
+        /// Machine-readable code (`invalid_json`, `invalid_request`, ...).
+        code: &'static str,
+        /// What is wrong with the input.
+        message: String,
+    },
+    /// The body is larger than the limit.
+    PayloadTooLarge,
+    /// The request needs a signed-in session and has none (or it expired or was revoked).
+    Unauthenticated,
+    /// A sign-in ceremony failed; the reason is logged, never shown (it would tell an attacker
+    /// which accounts and credentials exist).
+    AuthenticationFailed {
+        /// What went wrong, for the log.
+        reason: String,
+    },
+    /// A registration ceremony failed verification; the reason is logged.
+    RegistrationFailed {
+        /// What went wrong, for the log (the verification error with its spec step).
+        reason: String,
+    },
+    /// No pending registration for this browser: never started, expired (5 minutes), already
+    /// finished, or started by another account.
+    CeremonyNotFound,
+    /// Sign-up is closed by configuration (`signup_open = false`).
+    SignupClosed,
+    /// The username is already registered.
+    UsernameTaken,
+    /// This credential id is already registered (to this or another account).
+    CredentialAlreadyRegistered,
+    /// No such credential or session for the signed-in user.
+    NotFound(&'static str),
+    /// Deleting the user's last active passkey would lock the account out.
+    LastPasskey,
+    /// A state-changing request came from an origin that is not configured.
+    ForbiddenOrigin(String),
+    /// Storage or another internal failure; logged, answered with a generic 500.
+    Internal(String),
+}
+
+impl Error {
+    /// A malformed-input error.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A failed sign-in with its (logged, never shown) reason.
+    pub fn auth_failed(reason: impl Into<String>) -> Self {
+        Self::AuthenticationFailed {
+            reason: reason.into(),
+        }
+    }
+
+    /// The code clients see in `{"error": ...}`.
+    pub fn public_code(&self) -> &'static str {
+        match self {
+            Self::BadRequest { code, .. } => code,
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Unauthenticated => "unauthenticated",
+            Self::AuthenticationFailed { .. } => "authentication_failed",
+            Self::RegistrationFailed { .. } => "registration_failed",
+            Self::CeremonyNotFound => "ceremony_expired",
+            Self::SignupClosed => "signup_closed",
+            Self::UsernameTaken => "username_taken",
+            Self::CredentialAlreadyRegistered => "credential_exists",
+            Self::NotFound(_) => "not_found",
+            Self::LastPasskey => "last_passkey",
+            Self::ForbiddenOrigin(_) => "origin_not_allowed",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The message clients see in `{"message": ...}`.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::BadRequest { message, .. } => message.clone(),
+            Self::PayloadTooLarge => "The request body is larger than 64 KiB.".into(),
+            Self::Unauthenticated => "Sign in first.".into(),
+            Self::AuthenticationFailed { .. } => "Sign-in failed.".into(),
+            Self::RegistrationFailed { .. } => "The passkey could not be registered.".into(),
+            Self::CeremonyNotFound => {
+                "This passkey request expired or was already used. Start again.".into()
+            }
+            Self::SignupClosed => "Sign-up is closed on this server.".into(),
+            Self::UsernameTaken => "This username is taken.".into(),
+            Self::CredentialAlreadyRegistered => "This passkey is already registered.".into(),
+            Self::NotFound(what) => format!("No such {what}."),
+            Self::LastPasskey => "This is your last passkey: add another passkey before \
+                                  deleting this one, or you could not sign in again."
+                .into(),
+            Self::ForbiddenOrigin(_) => "Requests from this origin are not allowed.".into(),
+            Self::Internal(_) => "Something went wrong on the server.".into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AuthenticationFailed { reason } => write!(f, "authentication failed: {reason}"),
+            Self::RegistrationFailed { reason } => write!(f, "registration failed: {reason}"),
+            Self::ForbiddenOrigin(o) => write!(f, "origin not allowed: {o}"),
+            Self::Internal(e) => write!(f, "internal error: {e}"),
+            other => write!(f, "{}: {}", other.public_code(), other.public_message()),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::UsernameTaken => Self::UsernameTaken,
+            StoreError::CredentialExists => Self::CredentialAlreadyRegistered,
+            StoreError::Backend(e) => Self::Internal(format!("storage: {e}")),
+        }
+    }
+}

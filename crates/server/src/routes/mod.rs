@@ -1,0 +1,379 @@
+//! HTTP routes: thin handlers that decode, call one service method and encode. This module
+//! builds the router ([`app`]), holds the extractors and cookies, and converts the domain
+//! [`Error`] to a response in exactly one place (`impl IntoResponse for Error`), where the
+//! internal cause is logged and the public message stays generic.
+//!
+//! The paths and JSON shapes are specified in `docs/api.md`; `GET /api/openapi.json` is
+//! generated from the handlers' annotations.
+
+pub mod openapi;
+pub mod session;
+pub mod static_files;
+pub mod webauthn;
+
+use crate::app::AppState;
+use crate::error::Error;
+use crate::services::sessions::{CurrentSession, SESSION_COOKIE};
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
+use axum::http::header::{CONTENT_TYPE, COOKIE, ORIGIN, SET_COOKIE, USER_AGENT};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::ToSchema;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Requests handled at once; more wait.
+pub const CONCURRENCY_LIMIT: usize = 512;
+
+/// The router over `state`: every route, the body limit, request ids, tracing, the origin
+/// check and JSON errors.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route(
+            "/api/webauthn/register/start",
+            post(webauthn::register_start),
+        )
+        .route(
+            "/api/webauthn/register/finish",
+            post(webauthn::register_finish),
+        )
+        .route("/api/webauthn/auth/start", post(webauthn::auth_start))
+        .route("/api/webauthn/auth/finish", post(webauthn::auth_finish))
+        .route("/api/webauthn/credentials", get(webauthn::list_credentials))
+        .route(
+            "/api/webauthn/credentials/{id}",
+            patch(webauthn::rename_credential).delete(webauthn::delete_credential),
+        )
+        .route(
+            "/api/session",
+            get(session::current_session).delete(session::sign_out),
+        )
+        .route("/api/sessions", get(session::list_sessions))
+        .route(
+            "/api/sessions/{id}",
+            axum::routing::delete(session::revoke_session),
+        )
+        .route("/api/openapi.json", get(openapi::openapi_json))
+        .route("/", get(static_files::index))
+        .route("/static/{*path}", get(static_files::asset))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), check_origin))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<Body>| {
+                            let id = req
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            tracing::info_span!(
+                                "request",
+                                request_id = %id,
+                                method = %req.method(),
+                                path = %req.uri().path(),
+                            )
+                        })
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(middleware::map_response(json_error_bodies))
+                .layer(GlobalConcurrencyLimitLayer::new(CONCURRENCY_LIMIT)),
+        )
+        .with_state(state)
+}
+
+/// Request ids: 16 random bytes in hex.
+#[derive(Clone, Copy, Debug)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let mut b = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut b).ok()?;
+        let hex = b.iter().fold(String::with_capacity(32), |mut s, x| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{x:02x}");
+            s
+        });
+        HeaderValue::from_str(&hex).ok().map(RequestId::new)
+    }
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable code, e.g. `authentication_failed`, `invalid_json`.
+    pub error: String,
+    /// A sentence for the user.
+    pub message: String,
+}
+
+impl Error {
+    /// The HTTP status of each error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } | Self::RegistrationFailed { .. } | Self::CeremonyNotFound => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthenticated | Self::AuthenticationFailed { .. } => StatusCode::UNAUTHORIZED,
+            Self::SignupClosed | Self::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
+            Self::UsernameTaken | Self::CredentialAlreadyRegistered | Self::LastPasskey => {
+                StatusCode::CONFLICT
+            }
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The one place a domain error becomes HTTP: log the precise cause, answer the generic one.
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            Self::Internal(_) => tracing::error!(error = %self, "request failed"),
+            Self::AuthenticationFailed { .. }
+            | Self::RegistrationFailed { .. }
+            | Self::ForbiddenOrigin(_) => tracing::warn!(error = %self, "request refused"),
+            _ => tracing::info!(error = %self, "request refused"),
+        }
+        let body = ErrorBody {
+            error: self.public_code().to_owned(),
+            message: self.public_message(),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Responses made outside the handlers (body limit, unsupported method) get the JSON error
+/// shape too.
+async fn json_error_bodies(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => return Error::PayloadTooLarge.into_response(),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "This method is not allowed on this path.",
+        ),
+        StatusCode::NOT_FOUND => ("not_found", "No such resource."),
+        s if s.is_client_error() => ("bad_request", "The request is not valid."),
+        _ => ("internal_error", "Something went wrong on the server."),
+    };
+    let mut r = (
+        status,
+        Json(ErrorBody {
+            error: code.into(),
+            message: message.into(),
+        }),
+    )
+        .into_response();
+    // Keep headers such as `Allow` from the original response.
+    for (name, value) in response.headers() {
+        if name != CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            r.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    r
+}
+
+async fn not_found() -> Error {
+    Error::NotFound("resource")
+}
+
+/// State-changing requests that carry an `Origin` must come from a configured origin (the
+/// SameSite=Lax cookies already stop most cross-site requests; this closes the rest).
+async fn check_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && let Some(origin) = req.headers().get(ORIGIN) {
+        let ok = origin
+            .to_str()
+            .is_ok_and(|o| state.config.origins.iter().any(|c| c == o));
+        if !ok {
+            let o = String::from_utf8_lossy(origin.as_bytes()).into_owned();
+            return Error::ForbiddenOrigin(o).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// `GET /healthz`: 200 once the server is serving.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The server is up", body = Object)))]
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: 200 when the database answers, 503 otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "The server and its database are ready", body = Object),
+        (status = 503, description = "The database does not answer", body = Object),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness: database ping failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+// ---- extractors -------------------------------------------------------------------------
+
+/// The request body, read up to [`BODY_LIMIT`] (larger: 413 in the JSON error shape).
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Bytes::from_request(req, state).await {
+            Ok(b) => Ok(Self(b)),
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Error::PayloadTooLarge),
+            Err(r) => Err(Error::bad_request("invalid_body", r.body_text())),
+        }
+    }
+}
+
+/// A JSON body: malformed JSON is `invalid_json`, a well-formed body of the wrong shape is
+/// `invalid_request`, both 400. An empty body counts as `{}`. The `Content-Type` is not
+/// checked (the origin check and SameSite cookies stop cross-site posts).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(text).map(Self).map_err(|e| {
+            use serde_json::error::Category;
+            let code = match e.classify() {
+                Category::Data => "invalid_request",
+                Category::Syntax | Category::Eof | Category::Io => "invalid_json",
+            };
+            Error::bad_request(code, format!("The request body is not valid: {e}."))
+        })
+    }
+}
+
+/// The value of cookie `name`.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"').to_owned())
+}
+
+/// The `User-Agent`, if any.
+pub fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The signed-in session, if the request has a valid one.
+pub struct MaybeSession(pub Option<CurrentSession>);
+
+impl FromRequestParts<AppState> for MaybeSession {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(token) => Ok(Self(state.sessions.authenticate(&token).await?)),
+            None => Ok(Self(None)),
+        }
+    }
+}
+
+/// A signed-in session; 401 `unauthenticated` without one.
+pub struct SignedIn(pub CurrentSession);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        MaybeSession::from_request_parts(parts, state)
+            .await?
+            .0
+            .map(Self)
+            .ok_or(Error::Unauthenticated)
+    }
+}
+
+// ---- cookies ----------------------------------------------------------------------------
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Secure when the origin is https.
+pub fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+) -> HeaderValue {
+    let secure = if state.config.cookies_secure() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text =
+        format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+    // Names and values are base64url or fixed ASCII, so this cannot fail; fall back to an
+    // expired empty cookie rather than panic.
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+/// Headers that set one or more cookies.
+pub fn with_cookies(cookies: Vec<HeaderValue>) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for c in cookies {
+        h.append(SET_COOKIE, c);
+    }
+    h
+}

@@ -1,0 +1,41 @@
+//! `GET /api/openapi.json`: the OpenAPI 3.1 document generated from the handlers' `utoipa`
+//! annotations.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "passkeyd",
+        description = "Passkey (WebAuthn) authentication server. Cookies: `passkeyd_session` \
+                       (the session), `passkeyd_ceremony` (the pending ceremony's challenge key). \
+                       Errors: `{\"error\": code, \"message\": sentence}`."
+    ),
+    paths(
+        super::healthz,
+        super::readyz,
+        super::webauthn::register_start,
+        super::webauthn::register_finish,
+        super::webauthn::auth_start,
+        super::webauthn::auth_finish,
+        super::webauthn::list_credentials,
+        super::webauthn::rename_credential,
+        super::webauthn::delete_credential,
+        super::session::current_session,
+        super::session::sign_out,
+        super::session::list_sessions,
+        super::session::revoke_session,
+        openapi_json,
+    ),
+    components(schemas(super::ErrorBody))
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document of this server.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta",
+    responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,135 @@
+//! `/api/session` (the current session) and `/api/sessions` (all of the account's sessions).
+
+use super::webauthn::UserView;
+use super::{MaybeSession, SignedIn, set_cookie, with_cookies};
+use crate::app::AppState;
+use crate::error::Error;
+use crate::services::rfc3339;
+use crate::services::sessions::SESSION_COOKIE;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use passkeyd_webauthn::b64;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// `GET /api/session` answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    /// The signed-in account.
+    pub user: UserView,
+    /// The passkey used to sign in, base64url.
+    pub credential_id: String,
+    /// Whether the sign-in had user verification (biometric or PIN).
+    pub user_verified: bool,
+    /// RFC 3339.
+    pub authenticated_at: String,
+    /// RFC 3339: when the session ends without further requests (idle or absolute limit).
+    pub expires_at: String,
+}
+
+/// One entry of `GET /api/sessions`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    /// Public id, for `DELETE /api/sessions/{id}`.
+    pub id: String,
+    /// Whether this is the session making the request.
+    pub current: bool,
+    /// The passkey used to sign in, base64url.
+    pub credential_id: String,
+    /// Whether the sign-in had user verification.
+    pub user_verified: bool,
+    /// RFC 3339.
+    pub authenticated_at: String,
+    /// RFC 3339.
+    pub last_seen_at: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// The browser's User-Agent at sign-in.
+    pub user_agent: Option<String>,
+}
+
+/// The current session.
+#[utoipa::path(get, path = "/api/session", tag = "session",
+    responses(
+        (status = 200, description = "Signed in", body = SessionInfo),
+        (status = 401, description = "Not signed in", body = super::ErrorBody),
+    ))]
+pub async fn current_session(
+    State(state): State<AppState>,
+    SignedIn(cur): SignedIn,
+) -> Json<SessionInfo> {
+    Json(SessionInfo {
+        user: UserView {
+            username: cur.user.username.clone(),
+            display_name: cur.user.display_name.clone(),
+        },
+        credential_id: b64::encode(&cur.session.credential_id),
+        user_verified: cur.session.user_verified,
+        authenticated_at: rfc3339(cur.session.authenticated_at),
+        expires_at: rfc3339(state.sessions.expires_at(&cur.session)),
+    })
+}
+
+/// Signs out: revokes the current session (if any) and clears the cookie. Always 204.
+#[utoipa::path(delete, path = "/api/session", tag = "session",
+    responses((status = 204, description = "Signed out")))]
+pub async fn sign_out(
+    State(state): State<AppState>,
+    MaybeSession(cur): MaybeSession,
+) -> Result<impl IntoResponse, Error> {
+    if let Some(cur) = cur {
+        state.sessions.sign_out(&cur).await?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        with_cookies(vec![set_cookie(&state, SESSION_COOKIE, "", "/", 0)]),
+    ))
+}
+
+/// The account's live sessions, newest first.
+#[utoipa::path(get, path = "/api/sessions", tag = "session",
+    responses(
+        (status = 200, description = "Sessions", body = [SessionView]),
+        (status = 401, description = "Not signed in", body = super::ErrorBody),
+    ))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    SignedIn(cur): SignedIn,
+) -> Result<Json<Vec<SessionView>>, Error> {
+    let list = state.sessions.list(&cur).await?;
+    Ok(Json(
+        list.iter()
+            .map(|s| SessionView {
+                id: s.public_id.clone(),
+                current: s.id_hash == cur.session.id_hash,
+                credential_id: b64::encode(&s.credential_id),
+                user_verified: s.user_verified,
+                authenticated_at: rfc3339(s.authenticated_at),
+                last_seen_at: rfc3339(s.last_seen_at),
+                expires_at: rfc3339(state.sessions.expires_at(s)),
+                user_agent: s.user_agent.clone(),
+            })
+            .collect(),
+    ))
+}
+
+/// Revokes one of the account's sessions (another device, or this one).
+#[utoipa::path(delete, path = "/api/sessions/{id}", tag = "session",
+    params(("id" = String, Path, description = "The session's public id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Not signed in", body = super::ErrorBody),
+        (status = 404, description = "No such live session", body = super::ErrorBody),
+    ))]
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    SignedIn(cur): SignedIn,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Error> {
+    state.sessions.revoke(&cur, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,144 @@
+//! `passkeyd serve`: merge the configuration, start logging, open the data directory, listen,
+//! and shut down gracefully on SIGTERM or SIGINT (in-flight requests finish, the database is
+//! closed).
+
+use crate::app::AppState;
+use crate::config::{Config, FileConfig, LogFormat};
+use crate::routes::app;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+/// Flags of `passkeyd serve`. Each wins over its `PASSKEYD_*` variable, which wins over the
+/// config file.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080; env: PASSKEYD_LISTEN].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Relying-party id: the domain passkeys are bound to [default: localhost; env: PASSKEYD_RP_ID].
+    #[arg(long = "rp-id", value_name = "ID")]
+    pub rp_id: Option<String>,
+    /// Relying-party name shown by authenticators [default: passkeyd; env: PASSKEYD_RP_NAME].
+    #[arg(long = "rp-name", value_name = "NAME")]
+    pub rp_name: Option<String>,
+    /// Accepted origin, repeatable [default: http://localhost:PORT for rp id localhost;
+    /// env: PASSKEYD_ORIGINS, comma-separated].
+    #[arg(long = "origin", value_name = "URL")]
+    pub origins: Vec<String>,
+    /// Directory for the database and server secret [default: ./passkeyd-data; env: PASSKEYD_DATA_DIR].
+    #[arg(long = "data-dir", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML configuration file (see passkeyd.example.toml).
+    #[arg(long, value_name = "FILE", env = "PASSKEYD_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    fn as_overlay(&self) -> FileConfig {
+        FileConfig {
+            listen: self.listen.clone(),
+            rp_id: self.rp_id.clone(),
+            rp_name: self.rp_name.clone(),
+            origins: (!self.origins.is_empty()).then(|| self.origins.clone()),
+            data_dir: self.data_dir.clone(),
+            ..FileConfig::default()
+        }
+    }
+
+    /// The validated configuration: file, then environment, then flags.
+    pub fn resolve(&self) -> Result<Config, crate::config::ConfigError> {
+        let file = match &self.config {
+            Some(path) => FileConfig::from_file(path)?,
+            None => FileConfig::default(),
+        };
+        let env = FileConfig::from_env(|k| std::env::var(k).ok())?;
+        Config::resolve(file.overlay(env).overlay(self.as_overlay()))
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log_level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) is harmless: keep the first subscriber.
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Compact => builder.compact().try_init(),
+    };
+}
+
+/// Runs `passkeyd serve` to completion.
+pub fn run(args: ServeArgs) -> ExitCode {
+    let config = match args.resolve() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("passkeyd serve: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("passkeyd serve: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "passkeyd serve stopped");
+            eprintln!("passkeyd serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves until SIGTERM or SIGINT.
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let listen = config.listen;
+    let url = config.public_url().to_owned();
+    let state = AppState::open(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(%bound, rp_id = %state.config.rp_id, data_dir = %state.config.data_dir.display(), "passkeyd serving");
+    println!("passkeyd is listening on {bound}; open {url}");
+    axum::serve(listener, app(state.clone()))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    state.close().await;
+    tracing::info!("passkeyd stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}

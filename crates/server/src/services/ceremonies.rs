@@ -1,0 +1,485 @@
+//! Registration and authentication ceremonies.
+//!
+//! ```text
+//!  start ──► options for the browser + state ──► ChallengeStore::put(key, state, 5 min)
+//!            key ──► cookie `passkeyd_ceremony` (and, for sign-in, the body's challengeKey)
+//!  finish ─► ChallengeStore::take(key)   (single use: a second finish finds nothing)
+//!            ──► passkeyd-webauthn verifies (§7.1 / §7.2, each failure names its step)
+//!            ──► store: create account / add credential / counter compare-and-set
+//!            ──► session (sign-up and sign-in)
+//! ```
+//!
+//! Registration has two modes: sign-up (signed out, with a username; allowed while
+//! `signup_open`) and adding a passkey (signed in; the pending state is bound to the account
+//! and only that account's session can finish it). Authentication is discoverable (no
+//! username: any passkey of this RP) or for a username; unknown usernames get fake
+//! `allowCredentials` ([`super::fake`]) and fail at finish exactly like a wrong passkey.
+
+use super::fake::FakeCredentials;
+use super::sessions::{CurrentSession, NewSession, Sessions};
+use super::{clean_name, ct_eq, now, random_bytes};
+use crate::ephemeral::{ChallengeStore, EphemeralError};
+use crate::error::Error;
+use crate::store::{CounterAdvance, Credential, CredentialStatus, Store, User};
+use passkeyd_webauthn::aaguid::name_for;
+use passkeyd_webauthn::authentication::{CredentialRecord, verify_assertion};
+use passkeyd_webauthn::b64;
+use passkeyd_webauthn::cose::CosePublicKey;
+use passkeyd_webauthn::json::{
+    AuthenticationResponseJSON, CredentialDescriptorJSON, CredentialType,
+    PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON,
+    ResidentKeyRequirement, UserVerificationRequirement,
+};
+use passkeyd_webauthn::options::{
+    AuthenticationState, CreationOptionsBuilder, RegistrationState, RequestOptionsBuilder,
+};
+use passkeyd_webauthn::registration::{AttestationTrust, verify_registration_json};
+use passkeyd_webauthn::relying_party::RelyingParty;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Cookie name of the pending ceremony's challenge key.
+pub const CEREMONY_COOKIE: &str = "passkeyd_ceremony";
+/// How long a started ceremony can be finished.
+pub const CHALLENGE_TTL: Duration = Duration::from_secs(5 * 60);
+/// Longest username, in characters.
+pub const MAX_USERNAME_CHARS: usize = 64;
+/// Longest display name, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
+
+/// What the challenge store keeps between start and finish.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Pending {
+    Registration {
+        state: RegistrationState,
+        /// Present for a sign-up: the account to create at finish.
+        signup: Option<Signup>,
+    },
+    Authentication {
+        state: AuthenticationState,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Signup {
+    username: String,
+    display_name: String,
+}
+
+/// A started ceremony: the options for the browser and the key of the pending state.
+#[derive(Debug, Clone)]
+pub struct Started<T> {
+    /// `PublicKeyCredentialCreationOptionsJSON` or `...RequestOptionsJSON`.
+    pub options: T,
+    /// The challenge key (cookie value; for sign-in also returned in the body).
+    pub key: String,
+}
+
+/// A finished registration.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    /// The stored credential.
+    pub credential: Credential,
+    /// The new session, for a sign-up.
+    pub new_session: Option<NewSession>,
+}
+
+/// A finished sign-in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The account.
+    pub user: User,
+    /// Its new session.
+    pub new_session: NewSession,
+}
+
+/// The ceremony service.
+pub struct Ceremonies {
+    store: Arc<dyn Store>,
+    challenges: Arc<dyn ChallengeStore>,
+    sessions: Arc<Sessions>,
+    rp: RelyingParty,
+    rp_name: String,
+    signup_open: bool,
+    fake: FakeCredentials,
+    challenge_ttl: Duration,
+}
+
+/// Normalises a username: trimmed, lower-case, 1 to 64 characters, no control characters.
+pub fn normalize_username(raw: &str) -> Result<String, Error> {
+    Ok(clean_name("username", raw, MAX_USERNAME_CHARS)?.to_lowercase())
+}
+
+fn ephemeral(e: EphemeralError) -> Error {
+    match e {
+        EphemeralError::Full => Error::Internal("challenge store full".into()),
+        EphemeralError::Backend(e) => Error::Internal(e),
+    }
+}
+
+fn descriptor(c: &Credential) -> CredentialDescriptorJSON {
+    CredentialDescriptorJSON {
+        ty: CredentialType::PublicKey,
+        id: c.id.clone(),
+        transports: c.transports.clone(),
+    }
+}
+
+/// Settings of the ceremony service.
+#[derive(Debug, Clone)]
+pub struct CeremonySettings {
+    /// The relying party (RP id, origins, policies).
+    pub rp: RelyingParty,
+    /// The name authenticators show.
+    pub rp_name: String,
+    /// Whether signed-out visitors may sign up.
+    pub signup_open: bool,
+    /// How long a started ceremony can be finished.
+    pub challenge_ttl: Duration,
+    /// The server secret (fake credentials).
+    pub secret: Vec<u8>,
+}
+
+impl Ceremonies {
+    /// A ceremony service.
+    pub fn new(
+        store: Arc<dyn Store>,
+        challenges: Arc<dyn ChallengeStore>,
+        sessions: Arc<Sessions>,
+        settings: CeremonySettings,
+    ) -> Self {
+        Self {
+            store,
+            challenges,
+            sessions,
+            fake: FakeCredentials::new(&settings.secret),
+            rp: settings.rp,
+            rp_name: settings.rp_name,
+            signup_open: settings.signup_open,
+            challenge_ttl: settings.challenge_ttl,
+        }
+    }
+
+    async fn put_pending(&self, pending: &Pending) -> Result<String, Error> {
+        let key = b64::encode(random_bytes::<32>()?);
+        let bytes = serde_json::to_vec(pending)
+            .map_err(|e| Error::Internal(format!("serialising ceremony state: {e}")))?;
+        self.challenges
+            .put(&key, bytes, self.challenge_ttl)
+            .await
+            .map_err(ephemeral)?;
+        Ok(key)
+    }
+
+    async fn take_pending(&self, key: &str) -> Result<Option<Pending>, Error> {
+        let Some(bytes) = self.challenges.take(key).await.map_err(ephemeral)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Internal(format!("stored ceremony state: {e}")))
+    }
+
+    /// `register/start`: sign-up when signed out (`username` required), adding a passkey
+    /// when signed in (the body's names are ignored).
+    pub async fn start_registration(
+        &self,
+        current: Option<&CurrentSession>,
+        username: Option<&str>,
+        display_name: Option<&str>,
+    ) -> Result<Started<PublicKeyCredentialCreationOptionsJSON>, Error> {
+        let (handle, username, display_name, exclude, signup) = match current {
+            Some(cur) => {
+                let existing = self.store.credentials_for_user(&cur.user.handle).await?;
+                (
+                    cur.user.handle.clone(),
+                    cur.user.username.clone(),
+                    cur.user.display_name.clone(),
+                    existing.iter().map(descriptor).collect(),
+                    None,
+                )
+            }
+            None => {
+                if !self.signup_open {
+                    return Err(Error::SignupClosed);
+                }
+                let Some(raw) = username else {
+                    return Err(Error::bad_request(
+                        "invalid_request",
+                        "username is required to sign up (or sign in first to add a passkey).",
+                    ));
+                };
+                let username = normalize_username(raw)?;
+                let display_name = match display_name {
+                    Some(d) if !d.trim().is_empty() => {
+                        clean_name("displayName", d, MAX_DISPLAY_NAME_CHARS)?
+                    }
+                    _ => username.clone(),
+                };
+                if self.store.user_by_username(&username).await?.is_some() {
+                    return Err(Error::UsernameTaken);
+                }
+                let handle = random_bytes::<32>()?.to_vec();
+                let signup = Signup {
+                    username: username.clone(),
+                    display_name: display_name.clone(),
+                };
+                (handle, username, display_name, Vec::new(), Some(signup))
+            }
+        };
+        let (options, state) = CreationOptionsBuilder::new(
+            self.rp.rp_id(),
+            &self.rp_name,
+            &handle,
+            &username,
+            &display_name,
+        )
+        .resident_key(ResidentKeyRequirement::Required)
+        .user_verification(UserVerificationRequirement::Preferred)
+        .exclude_credentials(exclude)
+        .build();
+        let key = self
+            .put_pending(&Pending::Registration { state, signup })
+            .await?;
+        Ok(Started { options, key })
+    }
+
+    /// `register/finish`: verifies the response against the pending state named by `key` and
+    /// stores the credential (creating the account and a session for a sign-up).
+    pub async fn finish_registration(
+        &self,
+        current: Option<&CurrentSession>,
+        key: Option<&str>,
+        response_json: &str,
+        user_agent: Option<String>,
+    ) -> Result<Registered, Error> {
+        let Some(key) = key else {
+            return Err(Error::CeremonyNotFound);
+        };
+        let Some(Pending::Registration { state, signup }) = self.take_pending(key).await? else {
+            return Err(Error::CeremonyNotFound);
+        };
+        if signup.is_none() {
+            // Adding a passkey: only the account that started it may finish it.
+            match current {
+                Some(cur) if ct_eq(&cur.user.handle, &state.user_handle) => {}
+                Some(_) => return Err(Error::CeremonyNotFound),
+                None => return Err(Error::Unauthenticated),
+            }
+        }
+        // §7.1 step 26 asks whether the id is registered; the verifier's callback is
+        // synchronous, so look the claimed id up first (the unique key catches a race).
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct RawId {
+            raw_id: String,
+        }
+        let claimed = serde_json::from_str::<RawId>(response_json)
+            .ok()
+            .and_then(|r| b64::decode(&r.raw_id).ok());
+        let registered = match &claimed {
+            Some(id) => self.store.credential_by_id(id).await?.is_some(),
+            None => false,
+        };
+        let is_registered = |id: &[u8]| registered && claimed.as_deref().is_some_and(|c| c == id);
+        let v = verify_registration_json(&self.rp, &state, response_json, &is_registered).map_err(
+            |e| Error::RegistrationFailed {
+                reason: format!("step {} {}: {e}", e.step(), e.code()),
+            },
+        )?;
+        let t = now();
+        let credential = Credential {
+            id: v.credential_id.clone(),
+            user_handle: state.user_handle.clone(),
+            public_key_cose: v.public_key_cose.clone(),
+            alg: v.alg.id(),
+            sign_count: v.sign_count,
+            use_count: 0,
+            transports: v.transports.clone(),
+            aaguid: v.aaguid,
+            attestation_format: v.fmt.clone(),
+            attestation_type: v.attestation_type.as_str().to_owned(),
+            attestation_trust: match &v.trust {
+                AttestationTrust::Trusted { anchor_subject } => {
+                    format!("trusted: {anchor_subject}")
+                }
+                AttestationTrust::NoTrustPath => "no_trust_path".into(),
+                AttestationTrust::NotEvaluated => "not_evaluated".into(),
+            },
+            authenticator_attachment: v.authenticator_attachment.clone(),
+            backup_eligible: v.backup_eligible,
+            backup_state: v.backup_state,
+            uv_initialized: v.uv_initialized,
+            name: name_for(&v.aaguid, None).unwrap_or_else(|| "Passkey".to_owned()),
+            status: CredentialStatus::Active,
+            status_reason: None,
+            created_at: t,
+            last_used_at: None,
+        };
+        let new_session = match signup {
+            Some(s) => {
+                let user = User {
+                    handle: state.user_handle.clone(),
+                    username: s.username,
+                    display_name: s.display_name,
+                    created_at: t,
+                };
+                self.store.create_account(&user, &credential).await?;
+                Some(
+                    self.sessions
+                        .create(&user.handle, &credential.id, v.user_verified, user_agent)
+                        .await?,
+                )
+            }
+            None => {
+                self.store.insert_credential(&credential).await?;
+                None
+            }
+        };
+        Ok(Registered {
+            credential,
+            new_session,
+        })
+    }
+
+    /// `auth/start`: discoverable without a username; with one, the account's passkeys or,
+    /// for an unknown username, deterministic fakes of the same shape.
+    pub async fn start_authentication(
+        &self,
+        username: Option<&str>,
+    ) -> Result<Started<PublicKeyCredentialRequestOptionsJSON>, Error> {
+        let builder = match username {
+            None => RequestOptionsBuilder::discoverable(self.rp.rp_id()),
+            Some(raw) => {
+                let username = normalize_username(raw)?;
+                let user = self.store.user_by_username(&username).await?;
+                let real = match &user {
+                    Some(u) => self
+                        .store
+                        .credentials_for_user(&u.handle)
+                        .await?
+                        .iter()
+                        .filter(|c| c.status == CredentialStatus::Active)
+                        .map(descriptor)
+                        .collect(),
+                    None => Vec::new(),
+                };
+                match user {
+                    Some(u) if !real.is_empty() => {
+                        RequestOptionsBuilder::for_user(self.rp.rp_id(), &u.handle, real)
+                    }
+                    _ => RequestOptionsBuilder::for_user(
+                        self.rp.rp_id(),
+                        &self.fake.user_handle(&username),
+                        self.fake.descriptors(&username),
+                    ),
+                }
+            }
+        };
+        let (options, state) = builder
+            .user_verification(UserVerificationRequirement::Preferred)
+            .build();
+        let key = self.put_pending(&Pending::Authentication { state }).await?;
+        Ok(Started { options, key })
+    }
+
+    /// `auth/finish`: `body` is an `AuthenticationResponseJSON` with a top-level
+    /// `challengeKey` (or the key comes from the ceremony cookie). Every failure is
+    /// [`Error::AuthenticationFailed`] with the precise reason for the log.
+    pub async fn finish_authentication(
+        &self,
+        cookie_key: Option<&str>,
+        body: &[u8],
+        user_agent: Option<String>,
+    ) -> Result<SignedIn, Error> {
+        let mut value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| Error::auth_failed(format!("body is not JSON: {e}")))?;
+        let key = match value
+            .as_object_mut()
+            .ok_or_else(|| Error::auth_failed("body is not a JSON object"))?
+            .remove("challengeKey")
+        {
+            Some(serde_json::Value::String(k)) => k,
+            Some(_) => return Err(Error::auth_failed("challengeKey is not a string")),
+            None => cookie_key
+                .map(str::to_owned)
+                .ok_or_else(|| Error::auth_failed("no challengeKey and no ceremony cookie"))?,
+        };
+        let state = match self.take_pending(&key).await? {
+            Some(Pending::Authentication { state }) => state,
+            Some(Pending::Registration { .. }) => {
+                return Err(Error::auth_failed(
+                    "challenge key belongs to a registration",
+                ));
+            }
+            None => {
+                return Err(Error::auth_failed(
+                    "unknown, expired or already used challenge key",
+                ));
+            }
+        };
+        let response: AuthenticationResponseJSON = serde_json::from_value(value).map_err(|e| {
+            Error::auth_failed(format!("malformed AuthenticationResponseJSON: {e}"))
+        })?;
+        let Some(credential) = self.store.credential_by_id(&response.raw_id).await? else {
+            return Err(Error::auth_failed(format!(
+                "unknown credential id {}",
+                b64::encode(&response.raw_id)
+            )));
+        };
+        if credential.status != CredentialStatus::Active {
+            return Err(Error::auth_failed(format!(
+                "credential {} is {}",
+                b64::encode(&credential.id),
+                credential.status.as_str()
+            )));
+        }
+        let public_key = CosePublicKey::from_cbor(&credential.public_key_cose, &self.rp.key_policy)
+            .map_err(|e| Error::Internal(format!("stored public key does not parse: {e}")))?;
+        let record = CredentialRecord {
+            credential_id: &credential.id,
+            user_handle: &credential.user_handle,
+            public_key: &public_key,
+            sign_count: credential.sign_count,
+            backup_eligible: credential.backup_eligible,
+            backup_state: credential.backup_state,
+            uv_initialized: credential.uv_initialized,
+        };
+        let verified = verify_assertion(&self.rp, &state, &response, &record)
+            .map_err(|e| Error::auth_failed(format!("step {} {}: {e}", e.step(), e.code())))?;
+        let advanced = self
+            .store
+            .advance_counter(
+                &credential.id,
+                &CounterAdvance {
+                    expected_sign_count: credential.sign_count,
+                    expected_use_count: credential.use_count,
+                    new_sign_count: verified.new_sign_count,
+                    backup_state: verified.backup_state,
+                    uv_initialized: verified.uv_initialized,
+                    last_used_at: now(),
+                },
+            )
+            .await?;
+        if !advanced {
+            return Err(Error::auth_failed(
+                "counter compare-and-set lost: the credential was used concurrently",
+            ));
+        }
+        let Some(user) = self.store.user_by_handle(&credential.user_handle).await? else {
+            return Err(Error::Internal("credential without an account".into()));
+        };
+        let new_session = self
+            .sessions
+            .create(
+                &user.handle,
+                &credential.id,
+                verified.user_verified,
+                user_agent,
+            )
+            .await?;
+        Ok(SignedIn { user, new_session })
+    }
+}

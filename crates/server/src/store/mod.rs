@@ -1,0 +1,247 @@
+//! Durable storage behind one trait written for what the services need. Each method is one
+//! atomic operation in every backend: "create this account with its first passkey", "advance
+//! this counter if it still has the value I read", "delete this passkey unless it is the last".
+//!
+//! Backends: [`sqlite::SqliteStore`] (the embedded default). PostgreSQL will implement the same
+//! trait over the same migrations (`crates/server/migrations`, portable SQL).
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The WebAuthn user handle: 32 random bytes, never personal data.
+    pub handle: Vec<u8>,
+    /// The unique username (normalised: trimmed, lower-case).
+    pub username: String,
+    /// The name shown to the user.
+    pub display_name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Whether a credential may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialStatus {
+    /// Usable.
+    Active,
+    /// Temporarily unusable (e.g. a suspected clone), kept for audit.
+    Suspended,
+    /// Permanently unusable.
+    Revoked,
+}
+
+impl CredentialStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the stored name; anything unknown is treated as revoked (fail closed).
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "active" => Self::Active,
+            "suspended" => Self::Suspended,
+            _ => Self::Revoked,
+        }
+    }
+}
+
+/// A credential record: everything §7.1 step 27 asks to keep, plus what the account pages show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// The credential id.
+    pub id: Vec<u8>,
+    /// The owning account's user handle.
+    pub user_handle: Vec<u8>,
+    /// The COSE_Key bytes as registered.
+    pub public_key_cose: Vec<u8>,
+    /// The COSE algorithm identifier.
+    pub alg: i64,
+    /// The signature counter last seen.
+    pub sign_count: u32,
+    /// How many assertions have been accepted: the version the counter compare-and-set checks,
+    /// so that even counter-less (always 0) authenticators advance at most once per value read.
+    pub use_count: i64,
+    /// Transports reported at registration.
+    pub transports: Vec<String>,
+    /// The authenticator model.
+    pub aaguid: [u8; 16],
+    /// Attestation statement format (`none`, `packed`, ...).
+    pub attestation_format: String,
+    /// Attestation type (`none`, `self`, `basic`, `attca`, `anonca`).
+    pub attestation_type: String,
+    /// Trust summary: `trusted: <anchor subject>`, `no_trust_path` or `not_evaluated`.
+    pub attestation_trust: String,
+    /// `platform` or `cross-platform`, when reported.
+    pub authenticator_attachment: Option<String>,
+    /// BE: a synced (multi-device) passkey. Fixed at registration.
+    pub backup_eligible: bool,
+    /// BS: currently backed up.
+    pub backup_state: bool,
+    /// Whether user verification has been seen for this credential.
+    pub uv_initialized: bool,
+    /// The name the user sees.
+    pub name: String,
+    /// Whether it may be used.
+    pub status: CredentialStatus,
+    /// Why it is not active, if it is not.
+    pub status_reason: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of the last accepted assertion.
+    pub last_used_at: Option<i64>,
+}
+
+/// A compare-and-set on a credential's counter state after a verified assertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterAdvance {
+    /// The `sign_count` read before verification.
+    pub expected_sign_count: u32,
+    /// The `use_count` read before verification.
+    pub expected_use_count: i64,
+    /// The counter to store.
+    pub new_sign_count: u32,
+    /// BS to store.
+    pub backup_state: bool,
+    /// `uvInitialized` to store.
+    pub uv_initialized: bool,
+    /// Unix seconds.
+    pub last_used_at: i64,
+}
+
+/// What [`Store::delete_credential`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// The credential is gone.
+    Deleted,
+    /// The user has no such credential.
+    NotFound,
+    /// Refused: it is the user's last active credential.
+    LastActive,
+}
+
+/// A server-side session. The cookie holds a random token; only its SHA-256 is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 of the token.
+    pub id_hash: [u8; 32],
+    /// A second random id, shown in session lists and used to revoke another session; it
+    /// cannot be turned into a cookie.
+    pub public_id: String,
+    /// The signed-in account.
+    pub user_handle: Vec<u8>,
+    /// The credential used to sign in.
+    pub credential_id: Vec<u8>,
+    /// Whether the sign-in had user verification.
+    pub user_verified: bool,
+    /// Unix seconds.
+    pub authenticated_at: i64,
+    /// Unix seconds of the last request (for the idle timeout).
+    pub last_seen_at: i64,
+    /// Unix seconds: the absolute expiry.
+    pub expires_at: i64,
+    /// Unix seconds, when revoked (signed out).
+    pub revoked_at: Option<i64>,
+    /// The browser's User-Agent at sign-in, to recognise the session in a list.
+    pub user_agent: Option<String>,
+}
+
+/// A storage failure the services can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// A user with this username already exists.
+    UsernameTaken,
+    /// A credential with this id already exists (for any user).
+    CredentialExists,
+    /// The backend failed (I/O, corruption, connection).
+    Backend(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UsernameTaken => f.write_str("username already registered"),
+            Self::CredentialExists => f.write_str("credential id already registered"),
+            Self::Backend(e) => write!(f, "storage backend: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Durable storage of accounts, credentials and sessions.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the backend answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Creates an account together with its first credential, atomically (a sign-up that
+    /// fails half-way leaves nothing behind).
+    async fn create_account(&self, user: &User, credential: &Credential) -> Result<(), StoreError>;
+    /// The account with this (normalised) username.
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// The account with this user handle.
+    async fn user_by_handle(&self, handle: &[u8]) -> Result<Option<User>, StoreError>;
+
+    /// Adds a credential to an existing account; [`StoreError::CredentialExists`] when the id
+    /// is registered to anyone.
+    async fn insert_credential(&self, credential: &Credential) -> Result<(), StoreError>;
+    /// The account's credentials, oldest first.
+    async fn credentials_for_user(&self, user_handle: &[u8])
+    -> Result<Vec<Credential>, StoreError>;
+    /// The credential with this id, whoever holds it.
+    async fn credential_by_id(&self, id: &[u8]) -> Result<Option<Credential>, StoreError>;
+    /// Renames one of the account's credentials; false when it has no such credential.
+    async fn rename_credential(
+        &self,
+        user_handle: &[u8],
+        id: &[u8],
+        name: &str,
+    ) -> Result<bool, StoreError>;
+    /// Deletes one of the account's credentials unless it is the last active one.
+    async fn delete_credential(
+        &self,
+        user_handle: &[u8],
+        id: &[u8],
+    ) -> Result<DeleteOutcome, StoreError>;
+    /// Stores the new counter state if the stored state is still the expected one; true when
+    /// it did. For one expected state this succeeds at most once, so a replayed or concurrent
+    /// second use of the same assertion fails.
+    async fn advance_counter(
+        &self,
+        id: &[u8],
+        advance: &CounterAdvance,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a new session.
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// The session whose token hashes to `id_hash` (revoked and expired ones included: the
+    /// caller decides).
+    async fn session_by_hash(&self, id_hash: &[u8; 32]) -> Result<Option<Session>, StoreError>;
+    /// Records activity on a session.
+    async fn touch_session(&self, id_hash: &[u8; 32], now: i64) -> Result<(), StoreError>;
+    /// Revokes a session; false when it was not active.
+    async fn revoke_session(&self, id_hash: &[u8; 32], now: i64) -> Result<bool, StoreError>;
+    /// Revokes one of the account's sessions by its public id; false when there is no such
+    /// active session.
+    async fn revoke_session_by_public_id(
+        &self,
+        user_handle: &[u8],
+        public_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// The account's sessions that are neither revoked nor past their absolute expiry, newest
+    /// first.
+    async fn sessions_for_user(
+        &self,
+        user_handle: &[u8],
+        now: i64,
+    ) -> Result<Vec<Session>, StoreError>;
+}
