@@ -328,7 +328,8 @@ export function createClient(settings = {}) {
       // Renew the challenge a little before the server would let it expire.
       const round = new AbortController();
       const timeout = Number(start.options && start.options.timeout) || 0;
-      const timer = timeout > 10_000 ? setTimeout(() => round.abort(new DOMException("renew", "AbortError")), timeout - 5_000) : null;
+      const margin = Math.max(5_000, timeout / 10);
+      const timer = timeout > 10_000 ? setTimeout(() => round.abort(new DOMException("renew", "AbortError")), timeout - margin) : null;
       const onAbort = () => round.abort(mine.controller.signal.reason);
       mine.controller.signal.addEventListener("abort", onAbort, { once: true });
       let assertion;
