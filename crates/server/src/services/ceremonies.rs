@@ -355,24 +355,25 @@ impl Ceremonies {
             Some(raw) => {
                 let username = normalize_username(raw)?;
                 let user = self.store.user_by_username(&username).await?;
-                let real = match &user {
-                    Some(u) => self
-                        .store
-                        .credentials_for_user(&u.handle)
-                        .await?
-                        .iter()
-                        .filter(|c| c.status == CredentialStatus::Active)
-                        .map(descriptor)
-                        .collect(),
-                    None => Vec::new(),
-                };
+                let fake_handle = self.fake.user_handle(&username);
+                // The same two queries whether or not the account exists, so that the answer
+                // time does not tell either.
+                let handle = user.as_ref().map_or(&fake_handle, |u| &u.handle);
+                let real: Vec<_> = self
+                    .store
+                    .credentials_for_user(handle)
+                    .await?
+                    .iter()
+                    .filter(|c| c.status == CredentialStatus::Active)
+                    .map(descriptor)
+                    .collect();
                 match user {
                     Some(u) if !real.is_empty() => {
                         RequestOptionsBuilder::for_user(self.rp.rp_id(), &u.handle, real)
                     }
                     _ => RequestOptionsBuilder::for_user(
                         self.rp.rp_id(),
-                        &self.fake.user_handle(&username),
+                        &fake_handle,
                         self.fake.descriptors(&username),
                     ),
                 }
