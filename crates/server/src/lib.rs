@@ -20,6 +20,7 @@ pub mod routes;
 pub mod serve;
 pub mod services;
 pub mod store;
+pub mod tokens;
 
 pub use app::AppState;
 pub use config::Config;

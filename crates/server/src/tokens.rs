@@ -150,11 +150,19 @@ pub struct Claims {
 pub enum TokenError {
     // ---- verification: structure ----
     /// Token longer than [`MAX_TOKEN_LEN`].
-    TooLarge { len: usize, max: usize },
+    TooLarge {
+        /// Actual length.
+        len: usize,
+        /// Limit.
+        max: usize,
+    },
     /// Not exactly three dot-separated parts.
     NotThreeParts,
     /// A part is not canonical unpadded base64url.
-    Base64 { part: &'static str },
+    Base64 {
+        /// Which part: header, payload or signature.
+        part: &'static str,
+    },
     /// The header is not a JSON object (or not UTF-8, or has duplicate members).
     HeaderJson(String),
     /// Header has a member other than `alg`, `typ`, `kid` (`crit`, `jku`, `jwk`, `x5c`, ...).
@@ -164,7 +172,12 @@ pub enum TokenError {
     /// `alg` is `none`.
     AlgNone,
     /// `alg` is not the signer's algorithm.
-    AlgorithmMismatch { expected: Algorithm, found: String },
+    AlgorithmMismatch {
+        /// What the verifier required.
+        expected: Algorithm,
+        /// What the token carried.
+        found: String,
+    },
     /// `typ` present but not `JWT`.
     BadTyp(String),
     /// Header has no `kid` or it is not a string.
@@ -175,8 +188,11 @@ pub enum TokenError {
     KeyRetired(String),
     /// The key's type does not match `alg` (defence in depth; cannot happen with one-algorithm signers).
     KeyAlgorithmMismatch {
+        /// The key id.
         kid: String,
+        /// The key's algorithm.
         key: Algorithm,
+        /// The token's alg.
         alg: Algorithm,
     },
     /// Signature not 64 bytes.
@@ -191,32 +207,73 @@ pub enum TokenError {
     /// `exp <= iat`, or `auth_time > iat`.
     InconsistentTimes,
     /// `exp - iat` above the configured maximum lifetime.
-    LifetimeTooLong { lifetime: u64, max: u64 },
+    LifetimeTooLong {
+        /// exp - iat.
+        lifetime: u64,
+        /// Limit.
+        max: u64,
+    },
     /// `now >= exp + leeway`.
-    Expired { exp: u64, now: u64 },
+    Expired {
+        /// The exp claim.
+        exp: u64,
+        /// Verification time.
+        now: u64,
+    },
     /// `nbf > now + leeway`.
-    NotYetValid { nbf: u64, now: u64 },
+    NotYetValid {
+        /// The nbf claim.
+        nbf: u64,
+        /// Verification time.
+        now: u64,
+    },
     /// `iat > now + leeway`.
-    IssuedInFuture { iat: u64, now: u64 },
+    IssuedInFuture {
+        /// The iat claim.
+        iat: u64,
+        /// Verification time.
+        now: u64,
+    },
     /// `iss` is not the expected issuer.
-    WrongIssuer { expected: String, found: String },
+    WrongIssuer {
+        /// What the verifier required.
+        expected: String,
+        /// What the token carried.
+        found: String,
+    },
     /// `aud` is not the expected audience.
-    WrongAudience { expected: String, found: String },
+    WrongAudience {
+        /// What the verifier required.
+        expected: String,
+        /// What the token carried.
+        found: String,
+    },
     // ---- signing and key management ----
     /// [`Claims::extra`] uses a registered claim name.
     ReservedClaim(String),
     /// Key generation or signing failed inside aws-lc-rs.
     Crypto,
     /// A PKCS#8 document was refused.
-    InvalidPkcs8 { kid: String },
+    InvalidPkcs8 {
+        /// The key id.
+        kid: String,
+    },
     /// An imported key's algorithm differs from the configured one.
     ImportAlgorithm {
+        /// The key id.
         kid: String,
+        /// The key's algorithm.
         key: Algorithm,
+        /// The configured algorithm.
         config: Algorithm,
     },
     /// An imported key's stored kid does not match the thumbprint of its public key.
-    KidMismatch { stored: String, computed: String },
+    KidMismatch {
+        /// kid as stored.
+        stored: String,
+        /// kid recomputed from the public key.
+        computed: String,
+    },
     /// Two imported keys with the same kid.
     DuplicateKid(String),
     /// [`TokenSigner::from_keys`] with no key.
@@ -305,10 +362,13 @@ impl std::error::Error for TokenError {}
 /// metadata. `pkcs8` is secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ExportedKey {
+    /// RFC 7638 thumbprint (recomputed and checked on import).
     pub kid: String,
+    /// Key algorithm.
     pub algorithm: Algorithm,
-    /// Unix seconds.
+    /// Creation time, Unix seconds.
     pub created: u64,
+    /// Unencrypted PKCS#8 private key document (secret).
     pub pkcs8: Vec<u8>,
 }
 
