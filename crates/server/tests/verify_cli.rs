@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn vector(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vectors")
+        .join(rel)
 }
 
 fn verify(path: &Path) -> (i32, String) {
@@ -15,7 +17,10 @@ fn verify(path: &Path) -> (i32, String) {
         .arg(path)
         .output()
         .expect("run passkeyd");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
@@ -28,14 +33,21 @@ fn a_positive_registration_prints_its_details() {
     assert_eq!(v["alg"], -7);
     assert_eq!(v["attestation_type"], "basic");
     assert!(v["aaguid"].as_str().is_some_and(|a| a.len() == 36));
-    for k in ["user_verified", "backup_eligible", "backup_state", "sign_count"] {
+    for k in [
+        "user_verified",
+        "backup_eligible",
+        "backup_state",
+        "sign_count",
+    ] {
         assert!(v.get(k).is_some(), "{k} missing");
     }
 }
 
 #[test]
 fn trust_roots_are_found_beside_the_case_folder() {
-    let (code, out) = verify(&vector("registration/pyw-neg-packed-yubikey-wrong-trust-root.json"));
+    let (code, out) = verify(&vector(
+        "registration/pyw-neg-packed-yubikey-wrong-trust-root.json",
+    ));
     assert_eq!(code, 0);
     let v: Value = serde_json::from_str(out.trim()).expect("one JSON object");
     assert_eq!(v["ok"], false);

@@ -19,9 +19,9 @@ use crate::cose::CosePublicKey;
 use crate::error::{Error, Step};
 use crate::extensions::{self, ExtensionOutputs};
 use crate::json::AuthenticationResponseJSON;
-use crate::wire::{self, AssertionView};
 use crate::options::AuthenticationState;
 use crate::relying_party::{CounterPolicy, RelyingParty};
+use crate::wire::{self, AssertionView};
 use aws_lc_rs::constant_time;
 
 /// The stored credential record an assertion is verified against.
@@ -190,7 +190,10 @@ fn verify(
         backup_eligible: ad.flags.backup_eligible(),
         backup_state: ad.flags.backup_state(),
         uv_initialized: record.uv_initialized || ad.flags.user_verified(),
-        authenticator_attachment: response.authenticator_attachment.as_deref().map(String::from),
+        authenticator_attachment: response
+            .authenticator_attachment
+            .as_deref()
+            .map(String::from),
         extensions,
     })
 }

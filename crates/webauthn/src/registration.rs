@@ -19,11 +19,11 @@ use crate::cose::{CoseAlgorithm, CosePublicKey};
 use crate::error::{Error, Step};
 use crate::extensions::{self, ExtensionOutputs};
 use crate::json::{ClientExtensionResults, RegistrationResponseJSON};
-use crate::wire::{self, RegistrationView};
-use std::borrow::Cow;
 use crate::options::RegistrationState;
 use crate::relying_party::{AttestationRequirement, RelyingParty};
 use crate::trust::{self, Certificate};
+use crate::wire::{self, RegistrationView};
+use std::borrow::Cow;
 
 /// Maximum credential id length (§7.1 step 25).
 pub const MAX_CREDENTIAL_ID_LEN: usize = 1023;
@@ -278,14 +278,11 @@ fn verify_extensions(
     client: &ClientExtensionResults,
     ad: &AuthenticatorData<'_>,
 ) -> Result<ExtensionOutputs, Error> {
-    extensions::check_outputs(
-        &state.extensions,
-        client,
-        ad.extensions.as_ref(),
-    )
-    .map_err(|detail| Error::ExtensionsInvalid {
-        step: s(21),
-        detail,
+    extensions::check_outputs(&state.extensions, client, ad.extensions.as_ref()).map_err(|detail| {
+        Error::ExtensionsInvalid {
+            step: s(21),
+            detail,
+        }
     })
 }
 

@@ -4,9 +4,7 @@
 
 use crate::b64;
 use crate::error::{Error, Step};
-use crate::json::{
-    AuthenticationResponseJSON, ClientExtensionResults, RegistrationResponseJSON,
-};
+use crate::json::{AuthenticationResponseJSON, ClientExtensionResults, RegistrationResponseJSON};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;

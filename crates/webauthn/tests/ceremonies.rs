@@ -643,9 +643,11 @@ fn json_text_and_struct_paths_agree() {
     let mut auth = SoftAuthenticator::new(Alg::Es256).with_user_handle(USER.to_vec());
     let r = auth.register(&reg_params(b"same"));
     let text = r.json.to_string();
-    let from_text = verify_registration_json(&rp, &reg_state(b"same"), &text, &|_| false).expect("text");
+    let from_text =
+        verify_registration_json(&rp, &reg_state(b"same"), &text, &|_| false).expect("text");
     let parsed: RegistrationResponseJSON = serde_json::from_str(&text).expect("struct");
-    let from_struct = verify_registration(&rp, &reg_state(b"same"), &parsed, &|_| false).expect("struct");
+    let from_struct =
+        verify_registration(&rp, &reg_state(b"same"), &parsed, &|_| false).expect("struct");
     assert_eq!(from_text.credential_id, from_struct.credential_id);
     assert_eq!(from_text.public_key_cose, from_struct.public_key_cose);
     assert_eq!(from_text.attestation_object, from_struct.attestation_object);
@@ -662,8 +664,10 @@ fn json_text_and_struct_paths_agree() {
         backup_state: false,
         uv_initialized: true,
     };
-    let t = verify_assertion_json(&rp, &auth_state(b"q"), &a.json.to_string(), &record).expect("text");
-    let parsed: AuthenticationResponseJSON = serde_json::from_value(a.json.clone()).expect("struct");
+    let t =
+        verify_assertion_json(&rp, &auth_state(b"q"), &a.json.to_string(), &record).expect("text");
+    let parsed: AuthenticationResponseJSON =
+        serde_json::from_value(a.json.clone()).expect("struct");
     let s = verify_assertion(&rp, &auth_state(b"q"), &parsed, &record).expect("struct");
     assert_eq!(t, s);
 
@@ -672,10 +676,17 @@ fn json_text_and_struct_paths_agree() {
     let id = padded["rawId"].as_str().expect("id").to_string();
     padded["rawId"] = serde_json::json!(format!("{id}{}", "=".repeat((4 - id.len() % 4) % 4)));
     let e = verify_assertion_json(&rp, &auth_state(b"q"), &padded.to_string(), &record);
-    assert!(!matches!(e, Err(Error::MalformedResponse { .. }) | Err(Error::CredentialIdMismatch { .. })), "{e:?}");
+    assert!(
+        !matches!(
+            e,
+            Err(Error::MalformedResponse { .. }) | Err(Error::CredentialIdMismatch { .. })
+        ),
+        "{e:?}"
+    );
     let mut broken = a.json.clone();
     broken["response"]["signature"] = serde_json::json!("*not base64*");
-    let err = verify_assertion_json(&rp, &auth_state(b"q"), &broken.to_string(), &record).unwrap_err();
+    let err =
+        verify_assertion_json(&rp, &auth_state(b"q"), &broken.to_string(), &record).unwrap_err();
     assert!(matches!(err, Error::MalformedResponse { .. }), "{err}");
     assert_eq!(err.step().to_string(), "7.2.3");
 }
@@ -688,17 +699,27 @@ fn attested_registrations_chain_to_configured_roots() {
     let pki = TestPki::new();
     let mut anchors = TrustAnchors::new();
     anchors.add(Certificate::from_der(&pki.root_der()).expect("root"));
-    let trusting = rp().with_format_anchors("packed", anchors.clone()).with_format_anchors("fido-u2f", anchors);
+    let trusting = rp()
+        .with_format_anchors("packed", anchors.clone())
+        .with_format_anchors("fido-u2f", anchors);
     let aaguid = [0x42; 16];
     for kind in [
         AttestationKind::PackedX5c(pki.attestation(aaguid)),
-        AttestationKind::Compound(vec![AttestationKind::PackedSelf, AttestationKind::PackedX5c(pki.attestation(aaguid))]),
+        AttestationKind::Compound(vec![
+            AttestationKind::PackedSelf,
+            AttestationKind::PackedX5c(pki.attestation(aaguid)),
+        ]),
     ] {
         let mut auth = SoftAuthenticator::new(Alg::Es256).with_aaguid(aaguid);
         let p = reg_params(b"x5c").with_attestation(kind);
-        let v = register(&trusting, &mut auth, &reg_state(b"x5c"), p).expect("attested registration");
+        let v =
+            register(&trusting, &mut auth, &reg_state(b"x5c"), p).expect("attested registration");
         assert_eq!(v.attestation_type, AttestationType::Basic);
-        assert!(matches!(v.trust, AttestationTrust::Trusted { .. }), "{:?}", v.trust);
+        assert!(
+            matches!(v.trust, AttestationTrust::Trusted { .. }),
+            "{:?}",
+            v.trust
+        );
     }
     // fido-u2f carries the leaf alone, so its certificate comes straight from the root.
     let mut u2f = SoftAuthenticator::new(Alg::Es256);
@@ -725,8 +746,19 @@ fn a_chain_to_an_unknown_root_fails_step_24_and_required_attestation_refuses_sel
     let untrusted = pki.attestation_cert(&LeafOptions::new(aaguid).untrusted());
     let mut auth = SoftAuthenticator::new(Alg::Es256).with_aaguid(aaguid);
     let p = reg_params(b"u").with_attestation(AttestationKind::PackedX5c(untrusted));
-    assert_eq!(step_of(register(&strict, &mut auth, &reg_state(b"u"), p)), "7.1.24");
+    assert_eq!(
+        step_of(register(&strict, &mut auth, &reg_state(b"u"), p)),
+        "7.1.24"
+    );
     strict.attestation_requirement = AttestationRequirement::Trusted;
     let mut auth = SoftAuthenticator::new(Alg::Es256);
-    assert_eq!(step_of(register(&strict, &mut auth, &reg_state(b"s"), reg_params(b"s"))), "7.1.24");
+    assert_eq!(
+        step_of(register(
+            &strict,
+            &mut auth,
+            &reg_state(b"s"),
+            reg_params(b"s")
+        )),
+        "7.1.24"
+    );
 }
