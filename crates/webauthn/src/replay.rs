@@ -81,7 +81,7 @@ pub struct Case {
     /// Certificate time (RFC 3339).
     #[serde(default)]
     pub verification_time: Option<String>,
-    /// Free-text conditions; may say "time fixed at <date>".
+    /// Free-text conditions; may say "time fixed at `DATE`".
     #[serde(default)]
     pub note: Option<String>,
     /// SafetyNet freshness check.
