@@ -28,7 +28,7 @@ fi
 echo "== build"
 cargo "+$TOOLCHAIN" fuzz build
 HOST=$(rustc "+$TOOLCHAIN" -vV | sed -n 's/^host: //p')
-BIN=target/$HOST/release
+BIN=${CARGO_TARGET_DIR:-target}/$HOST/release
 
 echo "== seed"
 "$BIN/seeds"   # writes corpus/<target>/ (adds seeds, keeps what earlier runs found)
