@@ -7,6 +7,7 @@ use crate::ephemeral::memory::MemoryChallenges;
 use crate::services::ceremonies::{CHALLENGE_TTL, Ceremonies, CeremonySettings};
 use crate::services::credentials::Credentials;
 use crate::services::sessions::Sessions;
+use crate::services::tokens::Tokens;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 use passkeyd_webauthn::relying_party::RelyingParty;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub sessions: Arc<Sessions>,
     /// The signed-in user's passkeys.
     pub credentials: Arc<Credentials>,
+    /// JWTs for other applications, the JWKS, introspection.
+    pub tokens: Arc<Tokens>,
     sqlite: Option<SqliteStore>,
 }
 
@@ -96,7 +99,18 @@ impl AppState {
                 secret,
             },
         ));
+        let tokens = Arc::new(
+            Tokens::open(
+                &config.data_dir,
+                config.public_url().to_owned(),
+                config.token_audiences.clone(),
+                store.clone(),
+                sessions.clone(),
+            )
+            .map_err(|e| StartupError(e.to_string()))?,
+        );
         Ok(Self {
+            tokens,
             credentials: Arc::new(Credentials::new(store.clone())),
             config: Arc::new(config),
             store,

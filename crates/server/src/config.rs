@@ -54,6 +54,9 @@ pub struct FileConfig {
     pub log_format: Option<String>,
     /// `log_level = "info"` (a `tracing` filter; `RUST_LOG` wins when set).
     pub log_level: Option<String>,
+    /// `token_audiences = ["https://app.example.com"]`: the `aud` values `POST /api/token`
+    /// may issue for and introspection accepts.
+    pub token_audiences: Option<Vec<String>>,
 }
 
 impl FileConfig {
@@ -109,6 +112,13 @@ impl FileConfig {
             session_absolute_timeout_secs: parse_u64("PASSKEYD_SESSION_ABSOLUTE_TIMEOUT_SECS")?,
             log_format: get("PASSKEYD_LOG_FORMAT"),
             log_level: get("PASSKEYD_LOG_LEVEL"),
+            token_audiences: get("PASSKEYD_TOKEN_AUDIENCES").map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
         })
     }
 
@@ -129,6 +139,7 @@ impl FileConfig {
                 .or(self.session_absolute_timeout_secs),
             log_format: over.log_format.or(self.log_format),
             log_level: over.log_level.or(self.log_level),
+            token_audiences: over.token_audiences.or(self.token_audiences),
         }
     }
 }
@@ -165,6 +176,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Log filter (`tracing_subscriber::EnvFilter` syntax).
     pub log_level: String,
+    /// Audiences tokens are issued for (default: the first origin).
+    pub token_audiences: Vec<String>,
 }
 
 /// A configuration that cannot be used, with a sentence saying why.
@@ -235,7 +248,12 @@ impl Config {
                 )));
             }
         };
+        let token_audiences = match f.token_audiences {
+            Some(list) if !list.is_empty() => list,
+            _ => vec![origins[0].clone()],
+        };
         Ok(Self {
+            token_audiences,
             listen,
             rp_id,
             rp_name,

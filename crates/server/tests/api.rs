@@ -687,6 +687,9 @@ async fn health_readiness_openapi_and_request_ids() {
         "/api/session",
         "/api/sessions",
         "/api/sessions/{id}",
+        "/api/token",
+        "/api/session/introspect",
+        "/.well-known/jwks.json",
     ] {
         assert!(
             doc.json["paths"].get(path).is_some(),
@@ -892,4 +895,106 @@ async fn serve_binary_signs_up_and_in_over_http_and_stops_cleanly_on_sigterm() {
         panic!("passkeyd serve did not exit within 10 s of SIGTERM");
     };
     assert!(status.success(), "exit status {status:?}");
+}
+
+#[tokio::test]
+async fn a_session_token_verifies_against_the_jwks_and_introspects_until_sign_out() {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
+    use passkeyd_testkit::b64url_decode;
+
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    assert_error(
+        &c.post("/api/token", &json!({})).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    let (_auth, _) = sign_up(&mut c, "yara").await;
+    let session = c.get("/api/session").await.json;
+    let r = c.post("/api/token", &json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["tokenType"], "Bearer");
+    assert_eq!(r.json["expiresIn"], 300);
+    let token = r.json["token"].as_str().unwrap().to_owned();
+
+    // Verify independently with the published key.
+    let jwks = c.get("/.well-known/jwks.json").await;
+    assert_eq!(jwks.status, StatusCode::OK);
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    let header: Value = serde_json::from_slice(&b64url_decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "ES256");
+    let jwk = jwks.json["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("signing key in the JWKS")
+        .clone();
+    let mut point = vec![4u8];
+    point.extend(b64url_decode(jwk["x"].as_str().unwrap()).unwrap());
+    point.extend(b64url_decode(jwk["y"].as_str().unwrap()).unwrap());
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point)
+        .verify(
+            format!("{}.{}", parts[0], parts[1]).as_bytes(),
+            &b64url_decode(parts[2]).unwrap(),
+        )
+        .expect("signature verifies with the JWKS key");
+    let claims: Value = serde_json::from_slice(&b64url_decode(parts[1]).unwrap()).unwrap();
+    assert_eq!(claims["iss"], ORIGIN);
+    assert_eq!(claims["aud"], ORIGIN);
+    assert_eq!(claims["amr"], json!(["swk", "user", "mfa"]));
+    assert_eq!(claims["acr"], "phr");
+    assert_eq!(
+        claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+        300
+    );
+    assert!(claims["auth_time"].as_u64().unwrap() <= claims["iat"].as_u64().unwrap());
+    assert!(session["credentialId"].is_string());
+
+    let r = c
+        .post(
+            "/api/token",
+            &json!({"audience": "https://elsewhere.example"}),
+        )
+        .await;
+    assert_error(&r, StatusCode::BAD_REQUEST, "invalid_request");
+
+    let mut app_server = app.client();
+    let i = app_server
+        .post("/api/session/introspect", &json!({ "token": token }))
+        .await;
+    assert_eq!(i.status, StatusCode::OK);
+    assert_eq!(i.json["active"], true, "{:?}", i.json);
+    assert_eq!(i.json["sub"], claims["sub"]);
+    let bad = app_server
+        .post("/api/session/introspect", &json!({"token": "a.b.c"}))
+        .await;
+    assert_eq!(bad.json, json!({"active": false}));
+    let mut tampered = token.clone();
+    tampered.pop();
+    tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+    let t = app_server
+        .post("/api/session/introspect", &json!({ "token": tampered }))
+        .await;
+    assert_eq!(t.json, json!({"active": false}));
+
+    assert_eq!(
+        c.delete("/api/session").await.status,
+        StatusCode::NO_CONTENT
+    );
+    let after = app_server
+        .post("/api/session/introspect", &json!({ "token": token }))
+        .await;
+    assert_eq!(
+        after.json,
+        json!({"active": false}),
+        "a signed-out session's token is inactive"
+    );
+
+    // The signing keys survive a restart.
+    let again = passkeyd_server::AppState::open(test_config(app.dir.path()))
+        .await
+        .unwrap();
+    assert_eq!(again.tokens.jwks(), jwks.json);
 }

@@ -9,6 +9,7 @@
 pub mod openapi;
 pub mod session;
 pub mod static_files;
+pub mod tokens;
 pub mod webauthn;
 
 use crate::app::AppState;
@@ -71,6 +72,9 @@ pub fn app(state: AppState) -> Router {
             "/api/sessions/{id}",
             axum::routing::delete(session::revoke_session),
         )
+        .route("/api/token", post(tokens::issue_token))
+        .route("/api/session/introspect", post(tokens::introspect))
+        .route("/.well-known/jwks.json", get(tokens::jwks))
         .route("/api/openapi.json", get(openapi::openapi_json))
         .route("/", get(static_files::index))
         .route("/static/{*path}", get(static_files::asset))

@@ -27,6 +27,9 @@ use utoipa::OpenApi;
         super::session::sign_out,
         super::session::list_sessions,
         super::session::revoke_session,
+        super::tokens::issue_token,
+        super::tokens::jwks,
+        super::tokens::introspect,
         openapi_json,
     ),
     components(schemas(super::ErrorBody))

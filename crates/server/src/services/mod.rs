@@ -5,11 +5,13 @@
 //! * [`sessions`]: server-side sessions with idle and absolute expiry.
 //! * [`credentials`]: the signed-in user's passkeys (list, rename, delete).
 //! * [`fake`]: plausible `allowCredentials` for usernames that do not exist.
+//! * [`tokens`]: JWTs for other applications, the JWKS and introspection.
 
 pub mod ceremonies;
 pub mod credentials;
 pub mod fake;
 pub mod sessions;
+pub mod tokens;
 
 use crate::error::Error;
 use aws_lc_rs::digest;

@@ -130,6 +130,17 @@ impl Sessions {
         Ok(Some(CurrentSession { session, user }))
     }
 
+    /// Whether the account's session with this public id is live (not revoked, not expired).
+    pub async fn is_live(&self, user_handle: &[u8], public_id: &str) -> Result<bool, Error> {
+        let t = now();
+        Ok(self
+            .store
+            .sessions_for_user(user_handle, t)
+            .await?
+            .iter()
+            .any(|s| s.public_id == public_id && self.expires_at(s) > t))
+    }
+
     /// Ends the current session.
     pub async fn sign_out(&self, current: &CurrentSession) -> Result<(), Error> {
         self.store
