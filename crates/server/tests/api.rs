@@ -998,3 +998,43 @@ async fn a_session_token_verifies_against_the_jwks_and_introspects_until_sign_ou
         .unwrap();
     assert_eq!(again.tokens.jwks(), jwks.json);
 }
+
+#[tokio::test]
+async fn a_credential_id_registered_to_anyone_cannot_be_registered_again() {
+    use passkeyd_testkit::RegisterParams;
+    let app = TestApp::new().await;
+    let mut a = app.client();
+    let (mut auth, f) = sign_up(&mut a, "zoe").await;
+    assert_eq!(f.status, StatusCode::OK);
+    // Another account tries to register the same authenticator credential.
+    let mut b = app.client();
+    let start = b
+        .post("/api/webauthn/register/start", &json!({"username": "zack"}))
+        .await;
+    let reg = auth.register(&RegisterParams::new(
+        challenge_of(&start.json),
+        RP_ID,
+        ORIGIN,
+    ));
+    let r = b.post("/api/webauthn/register/finish", &reg.json).await;
+    assert_error(&r, StatusCode::CONFLICT, "credential_exists");
+    // The account was not created half-way.
+    let r = b
+        .post("/api/webauthn/register/start", &json!({"username": "zack"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // The store refuses a duplicate id on its own too.
+    let id = passkeyd_testkit::b64url_decode(f.json["credentialId"].as_str().unwrap()).unwrap();
+    let existing = app
+        .state
+        .store
+        .credential_by_id(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.state.store.insert_credential(&existing).await,
+        Err(passkeyd_server::store::StoreError::CredentialExists)
+    );
+}

@@ -285,8 +285,13 @@ impl Ceremonies {
         };
         let is_registered = |id: &[u8]| registered && claimed.as_deref().is_some_and(|c| c == id);
         let v = verify_registration_json(&self.rp, &state, response_json, &is_registered).map_err(
-            |e| Error::RegistrationFailed {
-                reason: format!("step {} {}: {e}", e.step(), e.code()),
+            |e| match e {
+                passkeyd_webauthn::Error::CredentialIdAlreadyRegistered { .. } => {
+                    Error::CredentialAlreadyRegistered
+                }
+                e => Error::RegistrationFailed {
+                    reason: format!("step {} {}: {e}", e.step(), e.code()),
+                },
             },
         )?;
         let t = now();
