@@ -1038,3 +1038,54 @@ async fn a_credential_id_registered_to_anyone_cannot_be_registered_again() {
         Err(passkeyd_server::store::StoreError::CredentialExists)
     );
 }
+
+#[tokio::test]
+async fn sessions_end_after_the_idle_and_the_absolute_timeout() {
+    for (idle, absolute) in [(1, 3600), (3600, 1)] {
+        let app = TestApp::with(
+            |c| {
+                c.session_idle_timeout = Duration::from_secs(idle);
+                c.session_absolute_timeout = Duration::from_secs(absolute);
+            },
+            Duration::from_secs(300),
+        )
+        .await;
+        let mut c = app.client();
+        let (_a, f) = sign_up(&mut c, "ada").await;
+        assert_eq!(f.status, StatusCode::OK);
+        let cookie = f
+            .set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with("passkeyd_session="))
+            .unwrap();
+        assert!(cookie.contains(&format!("Max-Age={absolute}")), "{cookie}");
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        assert_error(
+            &c.get("/api/session").await,
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_stored_credential_keeps_the_attestation_evidence() {
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    let (_a, f) = sign_up(&mut c, "bea").await;
+    let id = passkeyd_testkit::b64url_decode(f.json["credentialId"].as_str().unwrap()).unwrap();
+    let cred = app
+        .state
+        .store
+        .credential_by_id(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cred.attestation_format, "none");
+    assert_eq!(cred.attestation_type, "none");
+    assert_eq!(cred.alg, -7);
+    assert!(cred.uv_initialized);
+    assert!(!cred.attestation_object.is_empty());
+    let client_data: Value = serde_json::from_slice(&cred.attestation_client_data_json).unwrap();
+    assert_eq!(client_data["type"], "webauthn.create");
+}

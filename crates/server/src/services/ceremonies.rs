@@ -322,6 +322,8 @@ impl Ceremonies {
             status_reason: None,
             created_at: t,
             last_used_at: None,
+            attestation_object: v.attestation_object.clone(),
+            attestation_client_data_json: v.client_data_json.clone(),
         };
         let new_session = match signup {
             Some(s) => {

@@ -97,6 +97,10 @@ pub struct Credential {
     pub created_at: i64,
     /// Unix seconds of the last accepted assertion.
     pub last_used_at: Option<i64>,
+    /// The registration's attestation object (CBOR), for re-verifying attestation later.
+    pub attestation_object: Vec<u8>,
+    /// The registration's client data JSON, which the attestation signature covers.
+    pub attestation_client_data_json: Vec<u8>,
 }
 
 /// A compare-and-set on a credential's counter state after a verified assertion.

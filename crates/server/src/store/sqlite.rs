@@ -94,7 +94,17 @@ fn credential_from_row(row: &SqliteRow) -> Result<Credential, StoreError> {
         status_reason: row.try_get("status_reason").map_err(backend)?,
         created_at: row.try_get("created_at").map_err(backend)?,
         last_used_at: row.try_get("last_used_at").map_err(backend)?,
+        attestation_object: optional_b64(row, "attestation_object")?,
+        attestation_client_data_json: optional_b64(row, "attestation_client_data_json")?,
     })
+}
+
+/// A nullable base64url column; NULL (rows older than the column) reads as empty.
+fn optional_b64(row: &SqliteRow, column: &str) -> Result<Vec<u8>, StoreError> {
+    let text: Option<String> = row.try_get(column).map_err(backend)?;
+    text.map(|t| b64::decode(&t).map_err(|e| backend(format!("column {column}: {e}"))))
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
 fn session_from_row(row: &SqliteRow) -> Result<Session, StoreError> {
@@ -133,8 +143,10 @@ fn insert_error(e: sqlx::Error) -> StoreError {
 const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, user_handle, public_key, alg, \
      sign_count, use_count, transports, aaguid, attestation_format, attestation_type, \
      attestation_trust, authenticator_attachment, backup_eligible, backup_state, uv_initialized, \
-     name, status, status_reason, created_at, last_used_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+     name, status, status_reason, created_at, last_used_at, attestation_object, \
+     attestation_client_data_json) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+     $20, $21, $22)";
 
 async fn insert_credential_on<'c, E>(executor: E, c: &Credential) -> Result<(), StoreError>
 where
@@ -161,6 +173,8 @@ where
         .bind(&c.status_reason)
         .bind(c.created_at)
         .bind(c.last_used_at)
+        .bind(b64::encode(&c.attestation_object))
+        .bind(b64::encode(&c.attestation_client_data_json))
         .execute(executor)
         .await
         .map_err(insert_error)?;
