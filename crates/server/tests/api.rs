@@ -1089,3 +1089,25 @@ async fn the_stored_credential_keeps_the_attestation_evidence() {
     let client_data: Value = serde_json::from_slice(&cred.attestation_client_data_json).unwrap();
     assert_eq!(client_data["type"], "webauthn.create");
 }
+
+#[tokio::test]
+async fn signing_in_again_replaces_the_browsers_previous_session() {
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    let (mut auth, _) = sign_up(&mut c, "cleo").await;
+    let first = c.cookies["passkeyd_session"].clone();
+    assert_eq!(
+        sign_in(&mut c, &mut auth, None).await.status,
+        StatusCode::OK
+    );
+    assert_ne!(c.cookies["passkeyd_session"], first);
+    let list = c.get("/api/sessions").await;
+    assert_eq!(list.json.as_array().unwrap().len(), 1, "{:?}", list.json);
+    let mut stale = app.client();
+    stale.cookies.insert("passkeyd_session".into(), first);
+    assert_error(
+        &stale.get("/api/session").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+}

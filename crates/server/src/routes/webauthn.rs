@@ -255,6 +255,7 @@ pub async fn auth_start(
     ))]
 pub async fn auth_finish(
     State(state): State<AppState>,
+    MaybeSession(previous): MaybeSession,
     headers: HeaderMap,
     body: Result<RawBody, Error>,
 ) -> Result<impl IntoResponse, Error> {
@@ -265,7 +266,12 @@ pub async fn auth_finish(
     let key = cookie(&headers, CEREMONY_COOKIE);
     let signed_in = state
         .ceremonies
-        .finish_authentication(key.as_deref(), &body, user_agent(&headers))
+        .finish_authentication(
+            previous.as_ref(),
+            key.as_deref(),
+            &body,
+            user_agent(&headers),
+        )
         .await?;
     Ok((
         with_cookies(vec![

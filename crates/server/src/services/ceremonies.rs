@@ -394,10 +394,12 @@ impl Ceremonies {
     }
 
     /// `auth/finish`: `body` is an `AuthenticationResponseJSON` with a top-level
-    /// `challengeKey` (or the key comes from the ceremony cookie). Every failure is
+    /// `challengeKey` (or the key comes from the ceremony cookie). On success the browser's
+    /// previous session (`replacing`), if any, is revoked. Every failure is
     /// [`Error::AuthenticationFailed`] with the precise reason for the log.
     pub async fn finish_authentication(
         &self,
+        replacing: Option<&CurrentSession>,
         cookie_key: Option<&str>,
         body: &[u8],
         user_agent: Option<String>,
@@ -488,6 +490,11 @@ impl Ceremonies {
                 user_agent,
             )
             .await?;
+        // A sign-in replaces the browser's previous session rather than leaving it alive
+        // beside the new one (no session outlives the cookie that named it).
+        if let Some(old) = replacing {
+            self.sessions.sign_out(old).await?;
+        }
         Ok(SignedIn { user, new_session })
     }
 }
