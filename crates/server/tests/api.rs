@@ -673,6 +673,12 @@ async fn health_readiness_openapi_and_request_ids() {
     let h = c.get("/healthz").await;
     assert_eq!(h.status, StatusCode::OK);
     assert_eq!(h.headers.get("x-request-id").map(|v| v.len()), Some(32));
+    assert_eq!(h.headers["cache-control"], "no-store");
+    assert_eq!(h.headers["x-content-type-options"], "nosniff");
+    assert_eq!(
+        h.headers["content-security-policy"],
+        "frame-ancestors 'none'"
+    );
     assert_eq!(c.get("/readyz").await.status, StatusCode::OK);
     let doc = c.get("/api/openapi.json").await;
     assert_eq!(doc.status, StatusCode::OK);
