@@ -48,6 +48,8 @@ pub enum Error {
     LastPasskey,
     /// A state-changing request came from an origin that is not configured.
     ForbiddenOrigin(String),
+    /// Too many ceremonies are pending (the challenge store is full); try again shortly.
+    Busy,
     /// Storage or another internal failure; logged, answered with a generic 500.
     Internal(String),
 }
@@ -83,6 +85,7 @@ impl Error {
             Self::NotFound(_) => "not_found",
             Self::LastPasskey => "last_passkey",
             Self::ForbiddenOrigin(_) => "origin_not_allowed",
+            Self::Busy => "busy",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -106,6 +109,7 @@ impl Error {
                                   deleting this one, or you could not sign in again."
                 .into(),
             Self::ForbiddenOrigin(_) => "Requests from this origin are not allowed.".into(),
+            Self::Busy => "The server is busy. Try again in a minute.".into(),
             Self::Internal(_) => "Something went wrong on the server.".into(),
         }
     }

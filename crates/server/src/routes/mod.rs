@@ -172,6 +172,7 @@ impl Error {
                 StatusCode::CONFLICT
             }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -185,7 +186,8 @@ impl IntoResponse for Error {
             Self::Internal(_) => tracing::error!(error = %self, "request failed"),
             Self::AuthenticationFailed { .. }
             | Self::RegistrationFailed { .. }
-            | Self::ForbiddenOrigin(_) => tracing::warn!(error = %self, "request refused"),
+            | Self::ForbiddenOrigin(_)
+            | Self::Busy => tracing::warn!(error = %self, "request refused"),
             _ => tracing::info!(error = %self, "request refused"),
         }
         let body = ErrorBody {

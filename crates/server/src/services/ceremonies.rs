@@ -114,7 +114,7 @@ pub fn normalize_username(raw: &str) -> Result<String, Error> {
 
 fn ephemeral(e: EphemeralError) -> Error {
     match e {
-        EphemeralError::Full => Error::Internal("challenge store full".into()),
+        EphemeralError::Full => Error::Busy,
         EphemeralError::Backend(e) => Error::Internal(e),
     }
 }
