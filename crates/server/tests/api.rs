@@ -165,7 +165,7 @@ async fn a_signed_in_user_adds_a_passkey_and_the_first_is_excluded() {
 }
 
 #[tokio::test]
-async fn an_add_passkey_ceremony_cannot_be_finished_signed_out_or_by_another_account() {
+async fn an_add_passkey_ceremony_cannot_be_finished_by_another_account() {
     let app = TestApp::new().await;
     let mut erin = app.client();
     sign_up(&mut erin, "erin").await;
