@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::ephemeral::ChallengeStore;
 use crate::ephemeral::memory::MemoryChallenges;
+use crate::metrics::Metrics;
 use crate::services::ceremonies::{CHALLENGE_TTL, Ceremonies, CeremonySettings};
 use crate::services::credentials::Credentials;
 use crate::services::sessions::Sessions;
@@ -34,6 +35,10 @@ pub struct AppState {
     pub credentials: Arc<Credentials>,
     /// JWTs for other applications, the JWKS, introspection.
     pub tokens: Arc<Tokens>,
+    /// Pending ceremonies (read here only for the metrics gauge).
+    pub challenges: Arc<dyn ChallengeStore>,
+    /// Request and ceremony counters (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
     sqlite: Option<SqliteStore>,
 }
 
@@ -89,7 +94,7 @@ impl AppState {
         let rp = RelyingParty::new(&config.rp_id, config.origins.iter().cloned());
         let ceremonies = Arc::new(Ceremonies::new(
             store.clone(),
-            challenges,
+            challenges.clone(),
             sessions.clone(),
             CeremonySettings {
                 rp,
@@ -116,6 +121,8 @@ impl AppState {
             store,
             ceremonies,
             sessions,
+            challenges,
+            metrics: Arc::new(Metrics::default()),
             sqlite: Some(sqlite),
         })
     }

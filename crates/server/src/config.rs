@@ -50,7 +50,7 @@ pub struct FileConfig {
     pub session_idle_timeout_secs: Option<u64>,
     /// `session_absolute_timeout_secs = 43200`.
     pub session_absolute_timeout_secs: Option<u64>,
-    /// `log_format = "compact"` or `"json"`.
+    /// `log_format = "compact"`, `"pretty"` or `"json"`.
     pub log_format: Option<String>,
     /// `log_level = "info"` (a `tracing` filter; `RUST_LOG` wins when set).
     pub log_level: Option<String>,
@@ -149,6 +149,8 @@ impl FileConfig {
 pub enum LogFormat {
     /// One human-readable line per event.
     Compact,
+    /// Several indented lines per event (development).
+    Pretty,
     /// One JSON object per event.
     Json,
 }
@@ -241,10 +243,11 @@ impl Config {
         }
         let log_format = match f.log_format.as_deref().map(str::trim) {
             None | Some("compact") => LogFormat::Compact,
+            Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => {
                 return Err(ConfigError(format!(
-                    "log_format: expected \"compact\" or \"json\", found {other:?}"
+                    "log_format: expected \"compact\", \"pretty\" or \"json\", found {other:?}"
                 )));
             }
         };

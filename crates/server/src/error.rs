@@ -25,11 +25,16 @@ pub enum Error {
     /// A sign-in ceremony failed; the reason is logged, never shown (it would tell an attacker
     /// which accounts and credentials exist).
     AuthenticationFailed {
+        /// Which check failed, for the log and the metrics: a `passkeyd_webauthn::Error::code()`
+        /// or one of the server's own (`challenge_not_found`, `unknown_credential`, ...).
+        code: &'static str,
         /// What went wrong, for the log.
         reason: String,
     },
     /// A registration ceremony failed verification; the reason is logged.
     RegistrationFailed {
+        /// The `passkeyd_webauthn::Error::code()` of the failed check.
+        code: &'static str,
         /// What went wrong, for the log (the verification error with its spec step).
         reason: String,
     },
@@ -63,10 +68,20 @@ impl Error {
         }
     }
 
-    /// A failed sign-in with its (logged, never shown) reason.
-    pub fn auth_failed(reason: impl Into<String>) -> Self {
+    /// A failed sign-in with its (logged, never shown) code and reason.
+    pub fn auth_failed(code: &'static str, reason: impl Into<String>) -> Self {
         Self::AuthenticationFailed {
+            code,
             reason: reason.into(),
+        }
+    }
+
+    /// The precise failure code for the log and the metrics: the verification step's code
+    /// for failed ceremonies, the public code otherwise.
+    pub fn internal_code(&self) -> &'static str {
+        match self {
+            Self::AuthenticationFailed { code, .. } | Self::RegistrationFailed { code, .. } => code,
+            other => other.public_code(),
         }
     }
 
@@ -118,8 +133,12 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::AuthenticationFailed { reason } => write!(f, "authentication failed: {reason}"),
-            Self::RegistrationFailed { reason } => write!(f, "registration failed: {reason}"),
+            Self::AuthenticationFailed { code, reason } => {
+                write!(f, "authentication failed ({code}): {reason}")
+            }
+            Self::RegistrationFailed { code, reason } => {
+                write!(f, "registration failed ({code}): {reason}")
+            }
             Self::ForbiddenOrigin(o) => write!(f, "origin not allowed: {o}"),
             Self::Internal(e) => write!(f, "internal error: {e}"),
             other => write!(f, "{}: {}", other.public_code(), other.public_message()),

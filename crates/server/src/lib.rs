@@ -16,6 +16,7 @@ pub mod app;
 pub mod config;
 pub mod ephemeral;
 pub mod error;
+pub mod metrics;
 pub mod routes;
 pub mod serve;
 pub mod services;

@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Directory for the database and server secret [default: ./passkeyd-data; env: PASSKEYD_DATA_DIR].
     #[arg(long = "data-dir", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Log format: compact, pretty or json [default: compact; env: PASSKEYD_LOG_FORMAT].
+    #[arg(long = "log-format", value_name = "FORMAT")]
+    pub log_format: Option<String>,
     /// TOML configuration file (see passkeyd.example.toml).
     #[arg(long, value_name = "FILE", env = "PASSKEYD_CONFIG")]
     pub config: Option<PathBuf>,
@@ -42,6 +45,7 @@ impl ServeArgs {
             rp_name: self.rp_name.clone(),
             origins: (!self.origins.is_empty()).then(|| self.origins.clone()),
             data_dir: self.data_dir.clone(),
+            log_format: self.log_format.clone(),
             ..FileConfig::default()
         }
     }
@@ -57,19 +61,39 @@ impl ServeArgs {
     }
 }
 
+/// The log subscriber of `passkeyd serve`, writing to `writer` (stderr in production, a
+/// buffer in tests). Every event inside a request carries the request's span (`request_id`,
+/// `method`, `route`): as a `request{...}:` prefix in the text formats, as the `span` and
+/// `spans` members in JSON.
+pub fn log_subscriber<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    writer: W,
+    ansi: bool,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(writer);
+    match format {
+        LogFormat::Json => Box::new(builder.json().finish()),
+        LogFormat::Pretty => Box::new(builder.pretty().finish()),
+        LogFormat::Compact => Box::new(builder.compact().finish()),
+    }
+}
+
 fn init_logging(config: &Config) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log_level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+    let ansi = config.log_format != LogFormat::Json
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let subscriber = log_subscriber(config.log_format, filter, std::io::stderr, ansi);
     // A second initialisation (tests) is harmless: keep the first subscriber.
-    let _ = match config.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Compact => builder.compact().try_init(),
-    };
+    let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
 /// Runs `passkeyd serve` to completion.

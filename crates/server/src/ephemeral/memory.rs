@@ -62,6 +62,12 @@ impl ChallengeStore for MemoryChallenges {
             .filter(|(expires, _)| *expires > Instant::now())
             .map(|(_, state)| state))
     }
+
+    async fn pending(&self) -> Result<Option<u64>, EphemeralError> {
+        let now = Instant::now();
+        let n = self.lock().values().filter(|(e, _)| *e > now).count();
+        Ok(Some(u64::try_from(n).unwrap_or(u64::MAX)))
+    }
 }
 
 #[cfg(test)]

@@ -36,4 +36,9 @@ pub trait ChallengeStore: Send + Sync + 'static {
     /// Removes and returns the state under `key`, atomically: of two concurrent calls at most
     /// one gets it. Expired state is never returned.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, EphemeralError>;
+    /// How many unexpired entries are held (the metrics gauge); `None` when the backend
+    /// cannot tell cheaply.
+    async fn pending(&self) -> Result<Option<u64>, EphemeralError> {
+        Ok(None)
+    }
 }

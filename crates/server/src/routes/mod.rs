@@ -7,6 +7,7 @@
 //! generated from the handlers' annotations.
 
 pub mod openapi;
+pub mod ops;
 pub mod session;
 pub mod static_files;
 pub mod tokens;
@@ -52,6 +53,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/.well-known/webauthn", get(ops::related_origins))
         .route(
             "/api/webauthn/register/start",
             post(webauthn::register_start),
@@ -90,6 +93,10 @@ pub fn app(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
                 .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    ops::track_requests,
+                ))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(|req: &Request<Body>| {
@@ -98,11 +105,15 @@ pub fn app(state: AppState) -> Router {
                                 .get("x-request-id")
                                 .and_then(|v| v.to_str().ok())
                                 .unwrap_or("-");
+                            // The route template (bounded), not the raw path (which carries
+                            // ids); `unmatched` for the 404 fallback.
+                            let route =
+                                ops::route_of(req).unwrap_or(crate::metrics::UNMATCHED_ROUTE);
                             tracing::info_span!(
                                 "request",
                                 request_id = %id,
                                 method = %req.method(),
-                                path = %req.uri().path(),
+                                route = %route,
                             )
                         })
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
@@ -187,8 +198,10 @@ impl IntoResponse for Error {
             Self::AuthenticationFailed { .. }
             | Self::RegistrationFailed { .. }
             | Self::ForbiddenOrigin(_)
-            | Self::Busy => tracing::warn!(error = %self, "request refused"),
-            _ => tracing::info!(error = %self, "request refused"),
+            | Self::Busy => {
+                tracing::warn!(code = self.internal_code(), error = %self, "request refused");
+            }
+            _ => tracing::info!(code = self.internal_code(), error = %self, "request refused"),
         }
         let body = ErrorBody {
             error: self.public_code().to_owned(),

@@ -15,6 +15,8 @@ use utoipa::OpenApi;
     ),
     paths(
         super::healthz,
+        super::ops::metrics,
+        super::ops::related_origins,
         super::readyz,
         super::webauthn::register_start,
         super::webauthn::register_finish,

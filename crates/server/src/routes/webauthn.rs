@@ -5,6 +5,7 @@ use super::{
 };
 use crate::app::AppState;
 use crate::error::Error;
+use crate::metrics::CeremonyKind;
 use crate::services::ceremonies::{CEREMONY_COOKIE, CHALLENGE_TTL};
 use crate::services::rfc3339;
 use crate::services::sessions::SESSION_COOKIE;
@@ -179,6 +180,7 @@ pub async fn register_start(
             req.display_name.as_deref(),
         )
         .await?;
+    state.metrics.ceremony_started(CeremonyKind::Registration);
     Ok((
         with_cookies(vec![ceremony_cookie(&state, &started.key)]),
         Json(started.options),
@@ -206,7 +208,9 @@ pub async fn register_finish(
     let done = state
         .ceremonies
         .finish_registration(current.as_ref(), key.as_deref(), text, user_agent(&headers))
-        .await?;
+        .await;
+    state.metrics.ceremony(CeremonyKind::Registration, &done);
+    let done = done?;
     let mut cookies = vec![clear_ceremony_cookie(&state)];
     if let Some(s) = &done.new_session {
         cookies.push(session_cookie(&state, &s.token));
@@ -236,6 +240,7 @@ pub async fn auth_start(
         .ceremonies
         .start_authentication(req.username.as_deref())
         .await?;
+    state.metrics.ceremony_started(CeremonyKind::Authentication);
     Ok((
         with_cookies(vec![ceremony_cookie(&state, &started.key)]),
         Json(AuthStartResponse {
@@ -259,20 +264,26 @@ pub async fn auth_finish(
     headers: HeaderMap,
     body: Result<RawBody, Error>,
 ) -> Result<impl IntoResponse, Error> {
-    let RawBody(body) = body.map_err(|e| match e {
-        Error::PayloadTooLarge => e,
-        other => Error::auth_failed(other.to_string()),
-    })?;
-    let key = cookie(&headers, CEREMONY_COOKIE);
-    let signed_in = state
-        .ceremonies
-        .finish_authentication(
-            previous.as_ref(),
-            key.as_deref(),
-            &body,
-            user_agent(&headers),
-        )
-        .await?;
+    let signed_in = match body {
+        Ok(RawBody(body)) => {
+            let key = cookie(&headers, CEREMONY_COOKIE);
+            state
+                .ceremonies
+                .finish_authentication(
+                    previous.as_ref(),
+                    key.as_deref(),
+                    &body,
+                    user_agent(&headers),
+                )
+                .await
+        }
+        Err(Error::PayloadTooLarge) => Err(Error::PayloadTooLarge),
+        Err(other) => Err(Error::auth_failed("invalid_body", other.to_string())),
+    };
+    state
+        .metrics
+        .ceremony(CeremonyKind::Authentication, &signed_in);
+    let signed_in = signed_in?;
     Ok((
         with_cookies(vec![
             clear_ceremony_cookie(&state),

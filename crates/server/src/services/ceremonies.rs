@@ -290,6 +290,7 @@ impl Ceremonies {
                     Error::CredentialAlreadyRegistered
                 }
                 e => Error::RegistrationFailed {
+                    code: e.code(),
                     reason: format!("step {} {}: {e}", e.step(), e.code()),
                 },
             },
@@ -405,46 +406,62 @@ impl Ceremonies {
         user_agent: Option<String>,
     ) -> Result<SignedIn, Error> {
         let mut value: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| Error::auth_failed(format!("body is not JSON: {e}")))?;
+            .map_err(|e| Error::auth_failed("invalid_body", format!("body is not JSON: {e}")))?;
         let key = match value
             .as_object_mut()
-            .ok_or_else(|| Error::auth_failed("body is not a JSON object"))?
+            .ok_or_else(|| Error::auth_failed("invalid_body", "body is not a JSON object"))?
             .remove("challengeKey")
         {
             Some(serde_json::Value::String(k)) => k,
-            Some(_) => return Err(Error::auth_failed("challengeKey is not a string")),
-            None => cookie_key
-                .map(str::to_owned)
-                .ok_or_else(|| Error::auth_failed("no challengeKey and no ceremony cookie"))?,
+            Some(_) => {
+                return Err(Error::auth_failed(
+                    "invalid_body",
+                    "challengeKey is not a string",
+                ));
+            }
+            None => cookie_key.map(str::to_owned).ok_or_else(|| {
+                Error::auth_failed(
+                    "challenge_not_found",
+                    "no challengeKey and no ceremony cookie",
+                )
+            })?,
         };
         let state = match self.take_pending(&key).await? {
             Some(Pending::Authentication { state }) => state,
             Some(Pending::Registration { .. }) => {
                 return Err(Error::auth_failed(
+                    "challenge_wrong_kind",
                     "challenge key belongs to a registration",
                 ));
             }
             None => {
                 return Err(Error::auth_failed(
+                    "challenge_not_found",
                     "unknown, expired or already used challenge key",
                 ));
             }
         };
         let response: AuthenticationResponseJSON = serde_json::from_value(value).map_err(|e| {
-            Error::auth_failed(format!("malformed AuthenticationResponseJSON: {e}"))
+            Error::auth_failed(
+                "malformed_response",
+                format!("malformed AuthenticationResponseJSON: {e}"),
+            )
         })?;
         let Some(credential) = self.store.credential_by_id(&response.raw_id).await? else {
-            return Err(Error::auth_failed(format!(
-                "unknown credential id {}",
-                b64::encode(&response.raw_id)
-            )));
+            return Err(Error::auth_failed(
+                "unknown_credential",
+                format!("unknown credential id {}", b64::encode(&response.raw_id)),
+            ));
         };
         if credential.status != CredentialStatus::Active {
-            return Err(Error::auth_failed(format!(
-                "credential {} is {}",
-                b64::encode(&credential.id),
-                credential.status.as_str()
-            )));
+            return Err(Error::auth_failed(
+                "credential_not_active",
+                format!(
+                    "credential {} is {}",
+                    b64::encode(&credential.id),
+                    credential.status.as_str()
+                ),
+            ));
         }
         let public_key = CosePublicKey::from_cbor(&credential.public_key_cose, &self.rp.key_policy)
             .map_err(|e| Error::Internal(format!("stored public key does not parse: {e}")))?;
@@ -457,8 +474,9 @@ impl Ceremonies {
             backup_state: credential.backup_state,
             uv_initialized: credential.uv_initialized,
         };
-        let verified = verify_assertion(&self.rp, &state, &response, &record)
-            .map_err(|e| Error::auth_failed(format!("step {} {}: {e}", e.step(), e.code())))?;
+        let verified = verify_assertion(&self.rp, &state, &response, &record).map_err(|e| {
+            Error::auth_failed(e.code(), format!("step {} {}: {e}", e.step(), e.code()))
+        })?;
         let advanced = self
             .store
             .advance_counter(
@@ -475,6 +493,7 @@ impl Ceremonies {
             .await?;
         if !advanced {
             return Err(Error::auth_failed(
+                "counter_race",
                 "counter compare-and-set lost: the credential was used concurrently",
             ));
         }

@@ -160,6 +160,16 @@ impl Sessions {
         Ok(list)
     }
 
+    /// How many sessions are live now (neither revoked, nor past the absolute or the idle
+    /// timeout).
+    pub async fn count_live(&self) -> Result<u64, Error> {
+        let t = now();
+        Ok(self
+            .store
+            .count_live_sessions(t, t.saturating_sub(self.idle))
+            .await?)
+    }
+
     /// Revokes one of the account's sessions by its public id.
     pub async fn revoke(&self, current: &CurrentSession, public_id: &str) -> Result<(), Error> {
         if self

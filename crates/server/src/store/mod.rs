@@ -248,4 +248,7 @@ pub trait Store: Send + Sync + 'static {
         user_handle: &[u8],
         now: i64,
     ) -> Result<Vec<Session>, StoreError>;
+    /// How many sessions are live at `now`: not revoked, before their absolute expiry, and
+    /// seen after `idle_cutoff` (the metrics gauge).
+    async fn count_live_sessions(&self, now: i64, idle_cutoff: i64) -> Result<u64, StoreError>;
 }

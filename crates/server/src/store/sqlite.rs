@@ -420,4 +420,17 @@ impl Store for SqliteStore {
         .map(session_from_row)
         .collect()
     }
+
+    async fn count_live_sessions(&self, now: i64, idle_cutoff: i64) -> Result<u64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL \
+             AND expires_at > $1 AND last_seen_at > $2",
+        )
+        .bind(now)
+        .bind(idle_cutoff)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
 }
