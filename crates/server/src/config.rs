@@ -405,6 +405,29 @@ mod tests {
     }
 
     #[test]
+    fn log_formats_are_compact_pretty_or_json() {
+        for (text, format) in [
+            (None, LogFormat::Compact),
+            (Some("compact"), LogFormat::Compact),
+            (Some("pretty"), LogFormat::Pretty),
+            (Some("json"), LogFormat::Json),
+        ] {
+            let c = Config::resolve(FileConfig {
+                log_format: text.map(str::to_owned),
+                ..Default::default()
+            })
+            .unwrap();
+            assert_eq!(c.log_format, format);
+        }
+        let e = Config::resolve(FileConfig {
+            log_format: Some("xml".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(e.0.contains("log_format"), "{e}");
+    }
+
+    #[test]
     fn example_file_parses() {
         let text = include_str!("../passkeyd.example.toml");
         let f = FileConfig::from_toml(text).unwrap();

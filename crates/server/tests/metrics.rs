@@ -240,3 +240,36 @@ async fn well_known_webauthn_is_404_with_one_origin() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.json["error"], "not_found");
 }
+
+#[tokio::test]
+async fn every_route_template_is_its_own_label() {
+    use axum::http::Method;
+    use passkeyd_server::metrics::ROUTES;
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    for route in ROUTES {
+        // A concrete path for the template, with a method the route answers.
+        let path = route.replace("{id}", "x").replace("{*path}", "app.js");
+        let method = match *route {
+            "/api/webauthn/register/start"
+            | "/api/webauthn/register/finish"
+            | "/api/webauthn/auth/start"
+            | "/api/webauthn/auth/finish"
+            | "/api/token"
+            | "/api/session/introspect" => Method::POST,
+            "/api/webauthn/credentials/{id}" | "/api/sessions/{id}" => Method::DELETE,
+            _ => Method::GET,
+        };
+        let r = c.send(method, &path, Some(b"{}".to_vec())).await;
+        assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{route}");
+    }
+    let m = scrape(&mut c).await;
+    for route in ROUTES {
+        assert!(
+            get(&m, &finish_count(route)) >= 1.0,
+            "{route} has no series of its own"
+        );
+    }
+    assert_eq!(get(&m, &finish_count("other")), 0.0);
+    assert_eq!(get(&m, &finish_count("unmatched")), 0.0);
+}

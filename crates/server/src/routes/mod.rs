@@ -47,8 +47,9 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// Requests handled at once; more wait.
 pub const CONCURRENCY_LIMIT: usize = 512;
 
-/// The router over `state`: every route, the body limit, request ids, tracing, the origin
-/// check and JSON errors.
+/// The router over `state`: every route, the body limit, request ids, tracing, metrics, the
+/// origin check and JSON errors. A new route's path must also go into
+/// [`crate::metrics::ROUTES`] (its latency label; `tests/metrics.rs` checks the list).
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
