@@ -322,7 +322,8 @@ impl Ceremonies {
             status: CredentialStatus::Active,
             status_reason: None,
             created_at: t,
-            last_used_at: None,
+            // A sign-up signs in with the new passkey, so it has been used.
+            last_used_at: signup.is_some().then_some(t),
             attestation_object: v.attestation_object.clone(),
             attestation_client_data_json: v.client_data_json.clone(),
         };
