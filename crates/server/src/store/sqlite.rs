@@ -32,8 +32,12 @@ impl SqliteStore {
             .foreign_keys(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(5));
+        // One connection: SQLite admits one writer at a time, and several connections made
+        // writers wait by sleeping and retrying (up to the busy timeout, then "database is
+        // locked"). Queueing on the pool instead is fair, never times out a write that merely
+        // waited its turn, and keeps one page cache warm.
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(1)
             .connect_with(options)
             .await
             .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
