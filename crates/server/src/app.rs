@@ -4,12 +4,14 @@
 use crate::config::Config;
 use crate::ephemeral::ChallengeStore;
 use crate::ephemeral::memory::MemoryChallenges;
+use crate::ephemeral::redis::RedisChallenges;
 use crate::metrics::Metrics;
 use crate::services::ceremonies::{CHALLENGE_TTL, Ceremonies, CeremonySettings};
 use crate::services::credentials::Credentials;
 use crate::services::sessions::Sessions;
 use crate::services::tokens::Tokens;
 use crate::store::Store;
+use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use passkeyd_webauthn::relying_party::RelyingParty;
 use std::io::Write;
@@ -39,8 +41,18 @@ pub struct AppState {
     pub challenges: Arc<dyn ChallengeStore>,
     /// Request and ceremony counters (`GET /metrics`).
     pub metrics: Arc<Metrics>,
-    sqlite: Option<SqliteStore>,
+    backend: Backend,
 }
+
+/// The concrete store, kept to close it at shutdown.
+#[derive(Clone)]
+enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+/// Name of the fake-credential secret in [`Store::shared_secret`].
+const SERVER_SECRET_NAME: &str = "server-secret";
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -80,12 +92,41 @@ impl AppState {
                 config.data_dir.display()
             ))
         })?;
-        let secret = load_or_create_secret(&config.data_dir.join(SECRET_FILE))?;
-        let sqlite = SqliteStore::open(&config.database_path())
+        let (backend, store, candidate): (Backend, Arc<dyn Store>, Vec<u8>) =
+            match &config.store_url {
+                None => {
+                    // The embedded default keeps its secret file (older installs have one) and
+                    // records it in the database too.
+                    let file_secret = load_or_create_secret(&config.data_dir.join(SECRET_FILE))?;
+                    let s = SqliteStore::open(&config.database_path())
+                        .await
+                        .map_err(|e| StartupError(e.to_string()))?;
+                    (Backend::Sqlite(s.clone()), Arc::new(s), file_secret)
+                }
+                Some(url) => {
+                    let s = PgStore::open(url)
+                        .await
+                        .map_err(|e| StartupError(e.to_string()))?;
+                    let mut candidate = vec![0u8; 32];
+                    aws_lc_rs::rand::fill(&mut candidate)
+                        .map_err(|_| StartupError("system RNG failed".into()))?;
+                    (Backend::Postgres(s.clone()), Arc::new(s), candidate)
+                }
+            };
+        // Every instance sharing the store derives fake credential ids from the same secret,
+        // so an unknown username looks the same whichever instance answers.
+        let secret = store
+            .shared_secret(SERVER_SECRET_NAME, &candidate)
             .await
             .map_err(|e| StartupError(e.to_string()))?;
-        let store: Arc<dyn Store> = Arc::new(sqlite.clone());
-        let challenges: Arc<dyn ChallengeStore> = Arc::new(MemoryChallenges::default());
+        let challenges: Arc<dyn ChallengeStore> = match &config.ephemeral_url {
+            None => Arc::new(MemoryChallenges::default()),
+            Some(url) => Arc::new(
+                RedisChallenges::open(url, &config.ephemeral_key_prefix)
+                    .await
+                    .map_err(|e| StartupError(e.to_string()))?,
+            ),
+        };
         let sessions = Arc::new(Sessions::new(
             store.clone(),
             config.session_idle_timeout,
@@ -123,14 +164,15 @@ impl AppState {
             sessions,
             challenges,
             metrics: Arc::new(Metrics::default()),
-            sqlite: Some(sqlite),
+            backend,
         })
     }
 
     /// Closes the database (at shutdown).
     pub async fn close(&self) {
-        if let Some(s) = &self.sqlite {
-            s.close().await;
+        match &self.backend {
+            Backend::Sqlite(s) => s.close().await,
+            Backend::Postgres(s) => s.close().await,
         }
     }
 }

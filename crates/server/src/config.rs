@@ -57,6 +57,28 @@ pub struct FileConfig {
     /// `token_audiences = ["https://app.example.com"]`: the `aud` values `POST /api/token`
     /// may issue for and introspection accepts.
     pub token_audiences: Option<Vec<String>>,
+    /// `[store]`: where accounts, credentials and sessions live.
+    pub store: Option<StoreSection>,
+    /// `[ephemeral]`: where pending ceremonies live.
+    pub ephemeral: Option<EphemeralSection>,
+}
+
+/// `[store]` in the TOML file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// `postgres://...` for a shared PostgreSQL; unset for SQLite in the data directory.
+    pub url: Option<String>,
+}
+
+/// `[ephemeral]` in the TOML file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EphemeralSection {
+    /// `redis://...` for a shared Redis; unset for process memory.
+    pub url: Option<String>,
+    /// Prefix of every Redis key (several deployments can share one Redis).
+    pub key_prefix: Option<String>,
 }
 
 impl FileConfig {
@@ -119,6 +141,14 @@ impl FileConfig {
                     .map(str::to_owned)
                     .collect()
             }),
+            store: get("PASSKEYD_STORE_URL").map(|url| StoreSection { url: Some(url) }),
+            ephemeral: match (
+                get("PASSKEYD_EPHEMERAL_URL"),
+                get("PASSKEYD_EPHEMERAL_KEY_PREFIX"),
+            ) {
+                (None, None) => None,
+                (url, key_prefix) => Some(EphemeralSection { url, key_prefix }),
+            },
         })
     }
 
@@ -140,6 +170,19 @@ impl FileConfig {
             log_format: over.log_format.or(self.log_format),
             log_level: over.log_level.or(self.log_level),
             token_audiences: over.token_audiences.or(self.token_audiences),
+            store: match (self.store, over.store) {
+                (Some(base), Some(over)) => Some(StoreSection {
+                    url: over.url.or(base.url),
+                }),
+                (base, over) => over.or(base),
+            },
+            ephemeral: match (self.ephemeral, over.ephemeral) {
+                (Some(base), Some(over)) => Some(EphemeralSection {
+                    url: over.url.or(base.url),
+                    key_prefix: over.key_prefix.or(base.key_prefix),
+                }),
+                (base, over) => over.or(base),
+            },
         }
     }
 }
@@ -180,6 +223,12 @@ pub struct Config {
     pub log_level: String,
     /// Audiences tokens are issued for (default: the first origin).
     pub token_audiences: Vec<String>,
+    /// Shared PostgreSQL (`postgres://...`); `None`: SQLite in the data directory.
+    pub store_url: Option<String>,
+    /// Shared Redis (`redis://...`); `None`: challenges in process memory.
+    pub ephemeral_url: Option<String>,
+    /// Prefix of every Redis key.
+    pub ephemeral_key_prefix: String,
 }
 
 /// A configuration that cannot be used, with a sentence saying why.
@@ -255,7 +304,32 @@ impl Config {
             Some(list) if !list.is_empty() => list,
             _ => vec![origins[0].clone()],
         };
+        let store_url = f.store.and_then(|s| s.url).filter(|u| !u.trim().is_empty());
+        if let Some(url) = &store_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError(format!(
+                "store url: expected postgres://..., found {:?} (leave it unset for SQLite in the data directory)",
+                scheme_of(url)
+            )));
+        }
+        let (ephemeral_url, key_prefix) = match f.ephemeral {
+            Some(e) => (e.url.filter(|u| !u.trim().is_empty()), e.key_prefix),
+            None => (None, None),
+        };
+        if let Some(url) = &ephemeral_url
+            && !url.starts_with("redis://")
+        {
+            return Err(ConfigError(format!(
+                "ephemeral url: expected redis://..., found {:?} (leave it unset for process memory)",
+                scheme_of(url)
+            )));
+        }
         Ok(Self {
+            store_url,
+            ephemeral_url,
+            ephemeral_key_prefix: key_prefix
+                .unwrap_or_else(|| crate::ephemeral::redis::DEFAULT_PREFIX.to_owned()),
             token_audiences,
             listen,
             rp_id,
@@ -286,6 +360,12 @@ impl Config {
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("passkeyd.db")
     }
+}
+
+/// The scheme of a URL (never the rest: it may hold a password).
+fn scheme_of(url: &str) -> String {
+    url.split_once("://")
+        .map_or_else(|| "no scheme".to_owned(), |(s, _)| format!("{s}://"))
 }
 
 /// Checks `scheme://host[:port]` with nothing after it and a host within `rp_id`, and returns it

@@ -55,7 +55,11 @@ pub enum Error {
     ForbiddenOrigin(String),
     /// Too many ceremonies are pending (the challenge store is full); try again shortly.
     Busy,
-    /// Storage or another internal failure; logged, answered with a generic 500.
+    /// The database or the ephemeral store does not answer (stopped, unreachable, out of
+    /// connections, timed out); logged, answered with a 503 so clients and load balancers
+    /// retry. Nothing was half-written: every store operation is one transaction.
+    Unavailable(String),
+    /// Another internal failure; logged, answered with a generic 500.
     Internal(String),
 }
 
@@ -101,6 +105,7 @@ impl Error {
             Self::LastPasskey => "last_passkey",
             Self::ForbiddenOrigin(_) => "origin_not_allowed",
             Self::Busy => "busy",
+            Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -125,6 +130,9 @@ impl Error {
                 .into(),
             Self::ForbiddenOrigin(_) => "Requests from this origin are not allowed.".into(),
             Self::Busy => "The server is busy. Try again in a minute.".into(),
+            Self::Unavailable(_) => {
+                "The service is temporarily unavailable. Try again in a moment.".into()
+            }
             Self::Internal(_) => "Something went wrong on the server.".into(),
         }
     }
@@ -141,6 +149,7 @@ impl fmt::Display for Error {
             }
             Self::ForbiddenOrigin(o) => write!(f, "origin not allowed: {o}"),
             Self::Internal(e) => write!(f, "internal error: {e}"),
+            Self::Unavailable(e) => write!(f, "unavailable: {e}"),
             other => write!(f, "{}: {}", other.public_code(), other.public_message()),
         }
     }
@@ -153,7 +162,7 @@ impl From<StoreError> for Error {
         match e {
             StoreError::UsernameTaken => Self::UsernameTaken,
             StoreError::CredentialExists => Self::CredentialAlreadyRegistered,
-            StoreError::Backend(e) => Self::Internal(format!("storage: {e}")),
+            StoreError::Backend(e) => Self::Unavailable(format!("storage: {e}")),
         }
     }
 }

@@ -104,6 +104,7 @@ pub const FAILURE_CODES: &[&str] = &[
     "invalid_json",
     "invalid_request",
     "busy",
+    "unavailable",
     "internal_error",
 ];
 

@@ -32,6 +32,14 @@ pub struct ServeArgs {
     /// Log format: compact, pretty or json [default: compact; env: PASSKEYD_LOG_FORMAT].
     #[arg(long = "log-format", value_name = "FORMAT")]
     pub log_format: Option<String>,
+    /// Shared PostgreSQL for accounts, credentials and sessions, postgres://... [default: SQLite
+    /// in the data directory; env: PASSKEYD_STORE_URL].
+    #[arg(long = "store", value_name = "URL")]
+    pub store: Option<String>,
+    /// Shared Redis for pending ceremonies, redis://... [default: process memory;
+    /// env: PASSKEYD_EPHEMERAL_URL].
+    #[arg(long = "ephemeral", value_name = "URL")]
+    pub ephemeral: Option<String>,
     /// TOML configuration file (see passkeyd.example.toml).
     #[arg(long, value_name = "FILE", env = "PASSKEYD_CONFIG")]
     pub config: Option<PathBuf>,
@@ -46,6 +54,17 @@ impl ServeArgs {
             origins: (!self.origins.is_empty()).then(|| self.origins.clone()),
             data_dir: self.data_dir.clone(),
             log_format: self.log_format.clone(),
+            store: self
+                .store
+                .clone()
+                .map(|url| crate::config::StoreSection { url: Some(url) }),
+            ephemeral: self
+                .ephemeral
+                .clone()
+                .map(|url| crate::config::EphemeralSection {
+                    url: Some(url),
+                    key_prefix: None,
+                }),
             ..FileConfig::default()
         }
     }

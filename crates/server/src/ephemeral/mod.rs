@@ -1,8 +1,9 @@
 //! Short-lived state that may be lost on restart: pending ceremony challenges (later also rate
-//! limits and a session cache). Backends: [`memory::MemoryChallenges`] (the embedded default);
-//! Redis will implement the same trait with `SET key value PX ttl` and `GETDEL`.
+//! limits). Backends: [`memory::MemoryChallenges`] (the embedded default, one process) and
+//! [`redis::RedisChallenges`] (shared by many instances).
 
 pub mod memory;
+pub mod redis;
 
 use async_trait::async_trait;
 use std::time::Duration;
@@ -40,5 +41,9 @@ pub trait ChallengeStore: Send + Sync + 'static {
     /// cannot tell cheaply.
     async fn pending(&self) -> Result<Option<u64>, EphemeralError> {
         Ok(None)
+    }
+    /// Whether the backend answers (`GET /readyz`).
+    async fn ping(&self) -> Result<(), EphemeralError> {
+        Ok(())
     }
 }

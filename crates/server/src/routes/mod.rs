@@ -184,7 +184,7 @@ impl Error {
                 StatusCode::CONFLICT
             }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -196,6 +196,9 @@ impl IntoResponse for Error {
         let status = self.status();
         match &self {
             Self::Internal(_) => tracing::error!(error = %self, "request failed"),
+            Self::Unavailable(_) => {
+                tracing::error!(error = %self, "request failed: a backend is unavailable");
+            }
             Self::AuthenticationFailed { .. }
             | Self::RegistrationFailed { .. }
             | Self::ForbiddenOrigin(_)
@@ -278,20 +281,29 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// `GET /readyz`: 200 when the database answers, 503 otherwise.
+/// `GET /readyz`: 200 when the database and the ephemeral store answer, 503 otherwise.
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
-        (status = 200, description = "The server and its database are ready", body = Object),
-        (status = 503, description = "The database does not answer", body = Object),
+        (status = 200, description = "The server, its database and its ephemeral store are ready", body = Object),
+        (status = 503, description = "The database or the ephemeral store does not answer", body = Object),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => Json(serde_json::json!({"status": "ok"})).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "readiness: database ping failed");
+    let failure = match state.store.ping().await {
+        Err(e) => Some(("database", e.to_string())),
+        Ok(()) => state
+            .challenges
+            .ping()
+            .await
+            .err()
+            .map(|e| ("ephemeral store", e.to_string())),
+    };
+    match failure {
+        None => Json(serde_json::json!({"status": "ok"})).into_response(),
+        Some((what, e)) => {
+            tracing::error!(error = %e, "readiness: {what} ping failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "unavailable"})),
+                Json(serde_json::json!({"status": "unavailable", "failing": what})),
             )
                 .into_response()
         }

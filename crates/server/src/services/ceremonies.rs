@@ -115,7 +115,7 @@ pub fn normalize_username(raw: &str) -> Result<String, Error> {
 fn ephemeral(e: EphemeralError) -> Error {
     match e {
         EphemeralError::Full => Error::Busy,
-        EphemeralError::Backend(e) => Error::Internal(e),
+        EphemeralError::Backend(e) => Error::Unavailable(e),
     }
 }
 
@@ -478,9 +478,21 @@ impl Ceremonies {
         let verified = verify_assertion(&self.rp, &state, &response, &record).map_err(|e| {
             Error::auth_failed(e.code(), format!("step {} {}: {e}", e.step(), e.code()))
         })?;
+        let Some(user) = self.store.user_by_handle(&credential.user_handle).await? else {
+            return Err(Error::Internal("credential without an account".into()));
+        };
+        let new_session = self.sessions.prepare(
+            &user.handle,
+            &credential.id,
+            verified.user_verified,
+            user_agent,
+        )?;
+        // One transaction: the counter compare-and-set, the new session, and the revocation of
+        // the browser's previous session (a sign-in replaces it rather than leaving it alive
+        // beside the new one). A lost compare-and-set writes nothing.
         let advanced = self
             .store
-            .advance_counter(
+            .complete_sign_in(
                 &credential.id,
                 &CounterAdvance {
                     expected_sign_count: credential.sign_count,
@@ -490,6 +502,8 @@ impl Ceremonies {
                     uv_initialized: verified.uv_initialized,
                     last_used_at: now(),
                 },
+                &new_session.session,
+                replacing.map(|old| &old.session.id_hash),
             )
             .await?;
         if !advanced {
@@ -497,23 +511,6 @@ impl Ceremonies {
                 "counter_race",
                 "counter compare-and-set lost: the credential was used concurrently",
             ));
-        }
-        let Some(user) = self.store.user_by_handle(&credential.user_handle).await? else {
-            return Err(Error::Internal("credential without an account".into()));
-        };
-        let new_session = self
-            .sessions
-            .create(
-                &user.handle,
-                &credential.id,
-                verified.user_verified,
-                user_agent,
-            )
-            .await?;
-        // A sign-in replaces the browser's previous session rather than leaving it alive
-        // beside the new one (no session outlives the cookie that named it).
-        if let Some(old) = replacing {
-            self.sessions.sign_out(old).await?;
         }
         Ok(SignedIn { user, new_session })
     }

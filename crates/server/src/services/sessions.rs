@@ -76,6 +76,21 @@ impl Sessions {
         user_verified: bool,
         user_agent: Option<String>,
     ) -> Result<NewSession, Error> {
+        let new = self.prepare(user_handle, credential_id, user_verified, user_agent)?;
+        self.store.create_session(&new.session).await?;
+        Ok(new)
+    }
+
+    /// A new session (token and record) for a verified sign-in, not yet stored: the caller
+    /// stores it in the same transaction as the sign-in's counter update
+    /// ([`crate::store::Store::complete_sign_in`]).
+    pub fn prepare(
+        &self,
+        user_handle: &[u8],
+        credential_id: &[u8],
+        user_verified: bool,
+        user_agent: Option<String>,
+    ) -> Result<NewSession, Error> {
         let token = random_bytes::<32>()?;
         let public_id = b64::encode(random_bytes::<16>()?);
         let t = now();
@@ -91,7 +106,6 @@ impl Sessions {
             revoked_at: None,
             user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
         };
-        self.store.create_session(&session).await?;
         Ok(NewSession {
             token: b64::encode(token),
             session,

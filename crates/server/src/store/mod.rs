@@ -2,12 +2,18 @@
 //! atomic operation in every backend: "create this account with its first passkey", "advance
 //! this counter if it still has the value I read", "delete this passkey unless it is the last".
 //!
-//! Backends: [`sqlite::SqliteStore`] (the embedded default). PostgreSQL will implement the same
-//! trait over the same migrations (`crates/server/migrations`, portable SQL).
+//! Backends: [`sqlite::SqliteStore`] (the embedded default) and [`postgres::PgStore`] (shared by
+//! many instances), both over the same migrations (`crates/server/migrations`, portable SQL)
+//! and the same statements ([`sql`]).
 
+pub mod postgres;
+pub(crate) mod sql;
 pub mod sqlite;
 
 use async_trait::async_trait;
+
+/// The embedded migrations (`crates/server/migrations`), one history for every SQL backend.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// An account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +229,21 @@ pub trait Store: Send + Sync + 'static {
         id: &[u8],
         advance: &CounterAdvance,
     ) -> Result<bool, StoreError>;
+
+    /// Completes a verified sign-in in one transaction: the counter compare-and-set of
+    /// [`Store::advance_counter`], then the new session, then the revocation of the session it
+    /// replaces. False (and nothing written) when the compare-and-set lost.
+    async fn complete_sign_in(
+        &self,
+        credential_id: &[u8],
+        advance: &CounterAdvance,
+        session: &Session,
+        replacing: Option<&[u8; 32]>,
+    ) -> Result<bool, StoreError>;
+
+    /// The secret stored under `name`, storing `candidate` first if there is none: every
+    /// instance sharing the store gets the same value, whichever started first.
+    async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
 
     /// Stores a new session.
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;

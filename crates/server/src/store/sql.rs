@@ -1,0 +1,501 @@
+//! The SQL both relational backends share: one set of portable statements (`$N` placeholders,
+//! which SQLite and PostgreSQL both accept) and one [`Store`] implementation, stamped out for
+//! each sqlx driver by [`sql_store!`]. A macro rather than generic code because sqlx's
+//! executor bounds over an abstract database would bury the queries under trait bounds; the
+//! text is written once either way, so the backends cannot drift apart.
+//!
+//! Every multi-statement operation runs in one transaction: a dropped connection, a pool
+//! timeout or a statement timeout rolls it back whole, never leaving half of it applied.
+
+use super::StoreError;
+
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Maps a unique-constraint violation to the domain error it means. SQLite names the column
+/// (`UNIQUE constraint failed: users.username`), PostgreSQL the constraint
+/// (`users_username_key`, `credentials_pkey`).
+pub(crate) fn insert_error(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        let what = format!("{} {}", db.message(), db.constraint().unwrap_or_default());
+        if what.contains("username") {
+            return StoreError::UsernameTaken;
+        }
+        if what.contains("credentials.id") || what.contains("credentials_pkey") {
+            return StoreError::CredentialExists;
+        }
+    }
+    backend(e)
+}
+
+pub(crate) const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, user_handle, public_key, alg, \
+     sign_count, use_count, transports, aaguid, attestation_format, attestation_type, \
+     attestation_trust, authenticator_attachment, backup_eligible, backup_state, uv_initialized, \
+     name, status, status_reason, created_at, last_used_at, attestation_object, \
+     attestation_client_data_json) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+     $20, $21, $22)";
+
+/// Implements [`Store`](super::Store) for `$store` (a struct with a `pool` field) over the sqlx
+/// driver `$db` whose rows are `$row`.
+macro_rules! sql_store {
+    ($store:ty, $db:ty, $row:ty) => {
+        mod sql_impl {
+            use super::*;
+            use $crate::store::sql::{backend, insert_error, unix_now, INSERT_CREDENTIAL};
+            use $crate::store::*;
+            use async_trait::async_trait;
+            use passkeyd_webauthn::aaguid::{format_aaguid, parse_aaguid};
+            use passkeyd_webauthn::b64;
+            use sqlx::Row;
+
+        fn decode_b64(row: &$row, column: &str) -> Result<Vec<u8>, StoreError> {
+            let text: String = row.try_get(column).map_err(backend)?;
+            b64::decode(&text).map_err(|e| backend(format!("column {column}: {e}")))
+        }
+
+        fn user_from_row(row: &$row) -> Result<User, StoreError> {
+            Ok(User {
+                handle: decode_b64(row, "handle")?,
+                username: row.try_get("username").map_err(backend)?,
+                display_name: row.try_get("display_name").map_err(backend)?,
+                created_at: row.try_get("created_at").map_err(backend)?,
+            })
+        }
+
+        fn credential_from_row(row: &$row) -> Result<Credential, StoreError> {
+            let transports: String = row.try_get("transports").map_err(backend)?;
+            let aaguid: String = row.try_get("aaguid").map_err(backend)?;
+            let sign_count: i64 = row.try_get("sign_count").map_err(backend)?;
+            let status: String = row.try_get("status").map_err(backend)?;
+            Ok(Credential {
+                id: decode_b64(row, "id")?,
+                user_handle: decode_b64(row, "user_handle")?,
+                public_key_cose: decode_b64(row, "public_key")?,
+                alg: row.try_get("alg").map_err(backend)?,
+                sign_count: u32::try_from(sign_count).map_err(backend)?,
+                use_count: row.try_get("use_count").map_err(backend)?,
+                transports: transports
+                    .split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                aaguid: parse_aaguid(&aaguid).ok_or_else(|| backend("column aaguid: not a UUID"))?,
+                attestation_format: row.try_get("attestation_format").map_err(backend)?,
+                attestation_type: row.try_get("attestation_type").map_err(backend)?,
+                attestation_trust: row.try_get("attestation_trust").map_err(backend)?,
+                authenticator_attachment: row.try_get("authenticator_attachment").map_err(backend)?,
+                backup_eligible: row.try_get("backup_eligible").map_err(backend)?,
+                backup_state: row.try_get("backup_state").map_err(backend)?,
+                uv_initialized: row.try_get("uv_initialized").map_err(backend)?,
+                name: row.try_get("name").map_err(backend)?,
+                status: CredentialStatus::parse(&status),
+                status_reason: row.try_get("status_reason").map_err(backend)?,
+                created_at: row.try_get("created_at").map_err(backend)?,
+                last_used_at: row.try_get("last_used_at").map_err(backend)?,
+                attestation_object: optional_b64(row, "attestation_object")?,
+                attestation_client_data_json: optional_b64(row, "attestation_client_data_json")?,
+            })
+        }
+
+        /// A nullable base64url column; NULL (rows older than the column) reads as empty.
+        fn optional_b64(row: &$row, column: &str) -> Result<Vec<u8>, StoreError> {
+            let text: Option<String> = row.try_get(column).map_err(backend)?;
+            text.map(|t| b64::decode(&t).map_err(|e| backend(format!("column {column}: {e}"))))
+                .transpose()
+                .map(Option::unwrap_or_default)
+        }
+
+        fn session_from_row(row: &$row) -> Result<Session, StoreError> {
+            let hash = decode_b64(row, "id_hash")?;
+            Ok(Session {
+                id_hash: hash
+                    .try_into()
+                    .map_err(|_| backend("column id_hash: not 32 bytes"))?,
+                public_id: row.try_get("public_id").map_err(backend)?,
+                user_handle: decode_b64(row, "user_handle")?,
+                credential_id: decode_b64(row, "credential_id")?,
+                user_verified: row.try_get("user_verified").map_err(backend)?,
+                authenticated_at: row.try_get("authenticated_at").map_err(backend)?,
+                last_seen_at: row.try_get("last_seen_at").map_err(backend)?,
+                expires_at: row.try_get("expires_at").map_err(backend)?,
+                revoked_at: row.try_get("revoked_at").map_err(backend)?,
+                user_agent: row.try_get("user_agent").map_err(backend)?,
+            })
+        }
+        async fn insert_credential_on<'c, E>(executor: E, c: &Credential) -> Result<(), StoreError>
+        where
+            E: sqlx::Executor<'c, Database = $db>,
+        {
+            sqlx::query(INSERT_CREDENTIAL)
+                .bind(b64::encode(&c.id))
+                .bind(b64::encode(&c.user_handle))
+                .bind(b64::encode(&c.public_key_cose))
+                .bind(c.alg)
+                .bind(i64::from(c.sign_count))
+                .bind(c.use_count)
+                .bind(c.transports.join(","))
+                .bind(format_aaguid(c.aaguid))
+                .bind(&c.attestation_format)
+                .bind(&c.attestation_type)
+                .bind(&c.attestation_trust)
+                .bind(&c.authenticator_attachment)
+                .bind(c.backup_eligible)
+                .bind(c.backup_state)
+                .bind(c.uv_initialized)
+                .bind(&c.name)
+                .bind(c.status.as_str())
+                .bind(&c.status_reason)
+                .bind(c.created_at)
+                .bind(c.last_used_at)
+                .bind(b64::encode(&c.attestation_object))
+                .bind(b64::encode(&c.attestation_client_data_json))
+                .execute(executor)
+                .await
+                .map_err(insert_error)?;
+            Ok(())
+        }
+
+        async fn advance_counter_on<'c, E>(
+            executor: E,
+            id: &[u8],
+            a: &CounterAdvance,
+        ) -> Result<bool, StoreError>
+        where
+            E: sqlx::Executor<'c, Database = $db>,
+        {
+            let r = sqlx::query(
+                "UPDATE credentials SET sign_count = $1, backup_state = $2, uv_initialized = $3, \
+                 last_used_at = $4, use_count = use_count + 1 \
+                 WHERE id = $5 AND sign_count = $6 AND use_count = $7 AND status = 'active'",
+            )
+            .bind(i64::from(a.new_sign_count))
+            .bind(a.backup_state)
+            .bind(a.uv_initialized)
+            .bind(a.last_used_at)
+            .bind(b64::encode(id))
+            .bind(i64::from(a.expected_sign_count))
+            .bind(a.expected_use_count)
+            .execute(executor)
+            .await
+            .map_err(backend)?;
+            Ok(r.rows_affected() == 1)
+        }
+
+        async fn insert_session_on<'c, E>(executor: E, s: &Session) -> Result<(), StoreError>
+        where
+            E: sqlx::Executor<'c, Database = $db>,
+        {
+            sqlx::query(
+                "INSERT INTO sessions (id_hash, public_id, user_handle, credential_id, user_verified, \
+                 authenticated_at, last_seen_at, expires_at, revoked_at, user_agent) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(b64::encode(s.id_hash))
+            .bind(&s.public_id)
+            .bind(b64::encode(&s.user_handle))
+            .bind(b64::encode(&s.credential_id))
+            .bind(s.user_verified)
+            .bind(s.authenticated_at)
+            .bind(s.last_seen_at)
+            .bind(s.expires_at)
+            .bind(s.revoked_at)
+            .bind(&s.user_agent)
+            .execute(executor)
+            .await
+            .map_err(backend)?;
+            Ok(())
+        }
+
+            #[async_trait]
+        #[async_trait]
+        impl Store for $store {
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1")
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn create_account(&self, user: &User, credential: &Credential) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                sqlx::query(
+                    "INSERT INTO users (handle, username, display_name, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(b64::encode(&user.handle))
+                .bind(&user.username)
+                .bind(&user.display_name)
+                .bind(user.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(insert_error)?;
+                insert_credential_on(&mut *tx, credential).await?;
+                tx.commit().await.map_err(backend)
+            }
+
+            async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+                sqlx::query("SELECT * FROM users WHERE username = $1")
+                    .bind(username)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?
+                    .as_ref()
+                    .map(user_from_row)
+                    .transpose()
+            }
+
+            async fn user_by_handle(&self, handle: &[u8]) -> Result<Option<User>, StoreError> {
+                sqlx::query("SELECT * FROM users WHERE handle = $1")
+                    .bind(b64::encode(handle))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?
+                    .as_ref()
+                    .map(user_from_row)
+                    .transpose()
+            }
+
+            async fn insert_credential(&self, credential: &Credential) -> Result<(), StoreError> {
+                insert_credential_on(&self.pool, credential).await
+            }
+
+            async fn credentials_for_user(
+                &self,
+                user_handle: &[u8],
+            ) -> Result<Vec<Credential>, StoreError> {
+                sqlx::query("SELECT * FROM credentials WHERE user_handle = $1 ORDER BY created_at, id")
+                    .bind(b64::encode(user_handle))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend)?
+                    .iter()
+                    .map(credential_from_row)
+                    .collect()
+            }
+
+            async fn credential_by_id(&self, id: &[u8]) -> Result<Option<Credential>, StoreError> {
+                sqlx::query("SELECT * FROM credentials WHERE id = $1")
+                    .bind(b64::encode(id))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?
+                    .as_ref()
+                    .map(credential_from_row)
+                    .transpose()
+            }
+
+            async fn rename_credential(
+                &self,
+                user_handle: &[u8],
+                id: &[u8],
+                name: &str,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query("UPDATE credentials SET name = $1 WHERE id = $2 AND user_handle = $3")
+                    .bind(name)
+                    .bind(b64::encode(id))
+                    .bind(b64::encode(user_handle))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn delete_credential(
+                &self,
+                user_handle: &[u8],
+                id: &[u8],
+            ) -> Result<DeleteOutcome, StoreError> {
+                let (user, id) = (b64::encode(user_handle), b64::encode(id));
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                // Lock the account first (a no-op write: a row lock in PostgreSQL, the write lock in
+                // SQLite), so two concurrent deletes of a user's last two passkeys are serialised and
+                // the second sees that only one remains.
+                sqlx::query("UPDATE users SET created_at = created_at WHERE handle = $1")
+                    .bind(&user)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                let exists = sqlx::query("SELECT 1 FROM credentials WHERE id = $1 AND user_handle = $2")
+                    .bind(&id)
+                    .bind(&user)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                    .is_some();
+                if !exists {
+                    return Ok(DeleteOutcome::NotFound);
+                }
+                let (others,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM credentials WHERE user_handle = $1 AND id <> $2 \
+                     AND status = 'active'",
+                )
+                .bind(&user)
+                .bind(&id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+                if others == 0 {
+                    return Ok(DeleteOutcome::LastActive);
+                }
+                sqlx::query("DELETE FROM credentials WHERE id = $1 AND user_handle = $2")
+                    .bind(&id)
+                    .bind(&user)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                Ok(DeleteOutcome::Deleted)
+            }
+
+            async fn advance_counter(&self, id: &[u8], a: &CounterAdvance) -> Result<bool, StoreError> {
+                advance_counter_on(&self.pool, id, a).await
+            }
+
+            async fn complete_sign_in(
+                &self,
+                credential_id: &[u8],
+                advance: &CounterAdvance,
+                session: &Session,
+                replacing: Option<&[u8; 32]>,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                if !advance_counter_on(&mut *tx, credential_id, advance).await? {
+                    return Ok(false);
+                }
+                insert_session_on(&mut *tx, session).await?;
+                if let Some(old) = replacing {
+                    sqlx::query(
+                        "UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL",
+                    )
+                    .bind(advance.last_used_at)
+                    .bind(b64::encode(old))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                }
+                tx.commit().await.map_err(backend)?;
+                Ok(true)
+            }
+
+            async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+                sqlx::query(
+                    "INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(b64::encode(candidate))
+                .bind(unix_now())
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                let (value,): (String,) = sqlx::query_as("SELECT value FROM secrets WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                b64::decode(&value).map_err(|e| backend(format!("secret {name}: {e}")))
+            }
+
+            async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
+                insert_session_on(&self.pool, s).await
+            }
+
+            async fn session_by_hash(&self, id_hash: &[u8; 32]) -> Result<Option<Session>, StoreError> {
+                sqlx::query("SELECT * FROM sessions WHERE id_hash = $1")
+                    .bind(b64::encode(id_hash))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?
+                    .as_ref()
+                    .map(session_from_row)
+                    .transpose()
+            }
+
+            async fn touch_session(&self, id_hash: &[u8; 32], now: i64) -> Result<(), StoreError> {
+                sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+                    .bind(now)
+                    .bind(b64::encode(id_hash))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn revoke_session(&self, id_hash: &[u8; 32], now: i64) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(b64::encode(id_hash))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn revoke_session_by_public_id(
+                &self,
+                user_handle: &[u8],
+                public_id: &str,
+                now: i64,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "UPDATE sessions SET revoked_at = $1 \
+                     WHERE public_id = $2 AND user_handle = $3 AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(public_id)
+                .bind(b64::encode(user_handle))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn sessions_for_user(
+                &self,
+                user_handle: &[u8],
+                now: i64,
+            ) -> Result<Vec<Session>, StoreError> {
+                sqlx::query(
+                    "SELECT * FROM sessions WHERE user_handle = $1 AND revoked_at IS NULL \
+                     AND expires_at > $2 ORDER BY authenticated_at DESC, public_id",
+                )
+                .bind(b64::encode(user_handle))
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?
+                .iter()
+                .map(session_from_row)
+                .collect()
+            }
+
+            async fn count_live_sessions(&self, now: i64, idle_cutoff: i64) -> Result<u64, StoreError> {
+                let (n,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL \
+                     AND expires_at > $1 AND last_seen_at > $2",
+                )
+                .bind(now)
+                .bind(idle_cutoff)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+        }
+        }
+    };
+}
+
+pub(crate) use sql_store;

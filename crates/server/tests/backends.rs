@@ -1,0 +1,603 @@
+//! One conformance suite for the storage traits, run over every backend: [`Store`] on SQLite
+//! (a file in a temporary directory) and on PostgreSQL (a database created for each test), and
+//! [`ChallengeStore`] in memory and on Redis (a key prefix for each test).
+//!
+//! The servers are the real ones: PostgreSQL at `PASSKEYD_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`) and Redis at `PASSKEYD_TEST_REDIS_URL` (default
+//! `redis://127.0.0.1:6379`). `.ci/run` starts them when they are down; a test fails, rather than
+//! skips, when they do not answer.
+
+use passkeyd_server::ephemeral::ChallengeStore;
+use passkeyd_server::ephemeral::memory::MemoryChallenges;
+use passkeyd_server::ephemeral::redis::RedisChallenges;
+use passkeyd_server::store::postgres::PgStore;
+use passkeyd_server::store::sqlite::SqliteStore;
+use passkeyd_server::store::{
+    CounterAdvance, Credential, CredentialStatus, DeleteOutcome, Session, Store, StoreError, User,
+};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+mod backend {
+    use super::*;
+    use sqlx::Connection;
+
+    pub fn postgres_admin_url() -> String {
+        std::env::var("PASSKEYD_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    }
+
+    pub fn redis_url() -> String {
+        std::env::var("PASSKEYD_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+    }
+
+    /// A name no other test (or earlier run) uses.
+    pub fn unique(tag: &str) -> String {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        format!(
+            "{tag}_{}_{nanos}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// A fresh PostgreSQL database; dropped by [`drop_database`].
+    pub async fn create_database() -> (String, String) {
+        let admin = postgres_admin_url();
+        let name = unique("passkeyd_t");
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} does not answer: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
+        let base = admin.rsplit_once('/').expect("database in url").0;
+        (name.clone(), format!("{base}/{name}"))
+    }
+
+    pub async fn drop_database(name: &str) {
+        let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+            .await
+            .expect("admin connection");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await
+            .expect("drop database");
+    }
+
+    /// Runs `case` over a store of each kind.
+    pub async fn sqlite<F, Fut>(case: F)
+    where
+        F: FnOnce(Arc<dyn Store>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+        case(Arc::new(store.clone())).await;
+        store.close().await;
+    }
+
+    pub async fn postgres<F, Fut>(case: F)
+    where
+        F: FnOnce(Arc<dyn Store>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let (name, url) = create_database().await;
+        let store = PgStore::open(&url).await.unwrap();
+        case(Arc::new(store.clone())).await;
+        store.close().await;
+        drop_database(&name).await;
+    }
+
+    pub async fn memory<F, Fut>(case: F)
+    where
+        F: FnOnce(Arc<dyn ChallengeStore>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        case(Arc::new(MemoryChallenges::default())).await;
+    }
+
+    pub async fn redis<F, Fut>(case: F)
+    where
+        F: FnOnce(Arc<dyn ChallengeStore>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let url = redis_url();
+        let prefix = format!("{}:", unique("passkeyd_t"));
+        let store = RedisChallenges::open(&url, &prefix)
+            .await
+            .unwrap_or_else(|e| panic!("Redis at {url} does not answer: {e}"));
+        case(Arc::new(store)).await;
+    }
+}
+
+/// Stamps out one test per (case, backend) pair.
+macro_rules! suite {
+    ($kind:ident: $($backend:ident),+ => $cases:tt) => {
+        $( suite!(@one $kind $backend $cases); )+
+    };
+    (@one $kind:ident $backend:ident [$($case:ident),+ $(,)?]) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::backend::$backend(super::$kind::$case).await;
+                }
+            )+
+        }
+    };
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn user(name: &str) -> User {
+    let mut handle = name.as_bytes().to_vec();
+    handle.resize(32, 7);
+    User {
+        handle,
+        username: name.to_owned(),
+        display_name: format!("{name} (display)"),
+        created_at: 1_700_000_000,
+    }
+}
+
+fn credential(owner: &User, id: &[u8]) -> Credential {
+    Credential {
+        id: id.to_vec(),
+        user_handle: owner.handle.clone(),
+        public_key_cose: vec![0xa5, 1, 2, 3, 0x26],
+        alg: -7,
+        sign_count: 0,
+        use_count: 0,
+        transports: vec!["internal".into(), "hybrid".into()],
+        aaguid: [0x42; 16],
+        attestation_format: "packed".into(),
+        attestation_type: "basic".into(),
+        attestation_trust: "trusted: CN=Test Root".into(),
+        authenticator_attachment: Some("platform".into()),
+        backup_eligible: true,
+        backup_state: true,
+        uv_initialized: true,
+        name: "Laptop".into(),
+        status: CredentialStatus::Active,
+        status_reason: None,
+        created_at: 1_700_000_000 + i64::from(id[0]),
+        last_used_at: None,
+        attestation_object: vec![0xa3, 9, 9],
+        attestation_client_data_json: b"{\"type\":\"webauthn.create\"}".to_vec(),
+    }
+}
+
+fn session(owner: &User, credential_id: &[u8], tag: u8) -> Session {
+    let t = now();
+    Session {
+        id_hash: [tag; 32],
+        public_id: format!("public-{tag}"),
+        user_handle: owner.handle.clone(),
+        credential_id: credential_id.to_vec(),
+        user_verified: true,
+        authenticated_at: t + i64::from(tag),
+        last_seen_at: t,
+        expires_at: t + 3600,
+        revoked_at: None,
+        user_agent: Some("Test/1.0".into()),
+    }
+}
+
+fn advance(from: &Credential, to: u32) -> CounterAdvance {
+    CounterAdvance {
+        expected_sign_count: from.sign_count,
+        expected_use_count: from.use_count,
+        new_sign_count: to,
+        backup_state: false,
+        uv_initialized: true,
+        last_used_at: now(),
+    }
+}
+
+mod store_cases {
+    use super::*;
+
+    pub async fn accounts_round_trip_every_field(s: Arc<dyn Store>) {
+        s.ping().await.unwrap();
+        let u = user("ada");
+        let c = credential(&u, b"\x01cred-a");
+        s.create_account(&u, &c).await.unwrap();
+        assert_eq!(s.user_by_username("ada").await.unwrap(), Some(u.clone()));
+        assert_eq!(s.user_by_handle(&u.handle).await.unwrap(), Some(u.clone()));
+        assert_eq!(s.user_by_username("nobody").await.unwrap(), None);
+        assert_eq!(s.credential_by_id(&c.id).await.unwrap(), Some(c.clone()));
+        assert_eq!(s.credentials_for_user(&u.handle).await.unwrap(), vec![c]);
+    }
+
+    pub async fn a_failed_sign_up_leaves_nothing_behind(s: Arc<dyn Store>) {
+        let ada = user("ada");
+        s.create_account(&ada, &credential(&ada, b"\x01same"))
+            .await
+            .unwrap();
+        // The same username again.
+        let again = User {
+            handle: vec![9; 32],
+            ..ada.clone()
+        };
+        assert_eq!(
+            s.create_account(&again, &credential(&again, b"\x02other"))
+                .await,
+            Err(StoreError::UsernameTaken)
+        );
+        assert_eq!(s.credential_by_id(b"\x02other").await.unwrap(), None);
+        // A new user whose credential id is taken: the user row must not survive.
+        let bob = user("bob");
+        assert_eq!(
+            s.create_account(&bob, &credential(&bob, b"\x01same")).await,
+            Err(StoreError::CredentialExists)
+        );
+        assert_eq!(s.user_by_username("bob").await.unwrap(), None);
+    }
+
+    pub async fn credential_ids_are_unique_across_users(s: Arc<dyn Store>) {
+        let (ada, bob) = (user("ada"), user("bob"));
+        s.create_account(&ada, &credential(&ada, b"\x01a"))
+            .await
+            .unwrap();
+        s.create_account(&bob, &credential(&bob, b"\x02b"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.insert_credential(&credential(&bob, b"\x01a")).await,
+            Err(StoreError::CredentialExists)
+        );
+        s.insert_credential(&credential(&bob, b"\x03c"))
+            .await
+            .unwrap();
+        let ids: Vec<_> = s
+            .credentials_for_user(&bob.handle)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(ids, vec![b"\x02b".to_vec(), b"\x03c".to_vec()]);
+    }
+
+    pub async fn rename_touches_only_the_owners_credential(s: Arc<dyn Store>) {
+        let (ada, bob) = (user("ada"), user("bob"));
+        s.create_account(&ada, &credential(&ada, b"\x01a"))
+            .await
+            .unwrap();
+        s.create_account(&bob, &credential(&bob, b"\x02b"))
+            .await
+            .unwrap();
+        assert!(
+            !s.rename_credential(&bob.handle, b"\x01a", "x")
+                .await
+                .unwrap()
+        );
+        assert!(
+            s.rename_credential(&ada.handle, b"\x01a", "Phone")
+                .await
+                .unwrap()
+        );
+        let c = s.credential_by_id(b"\x01a").await.unwrap().unwrap();
+        assert_eq!(c.name, "Phone");
+    }
+
+    pub async fn the_last_active_passkey_cannot_be_deleted(s: Arc<dyn Store>) {
+        let ada = user("ada");
+        s.create_account(&ada, &credential(&ada, b"\x01a"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.delete_credential(&ada.handle, b"\x01a").await.unwrap(),
+            DeleteOutcome::LastActive
+        );
+        assert_eq!(
+            s.delete_credential(&ada.handle, b"\x09none").await.unwrap(),
+            DeleteOutcome::NotFound
+        );
+        s.insert_credential(&credential(&ada, b"\x02b"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.delete_credential(&ada.handle, b"\x01a").await.unwrap(),
+            DeleteOutcome::Deleted
+        );
+        assert_eq!(s.credential_by_id(b"\x01a").await.unwrap(), None);
+    }
+
+    pub async fn concurrent_deletes_never_remove_the_last_passkey(s: Arc<dyn Store>) {
+        for round in 0..10u8 {
+            let u = user(&format!("user{round}"));
+            let (a, b) = ([1, round], [2, round]);
+            s.create_account(&u, &credential(&u, &a)).await.unwrap();
+            s.insert_credential(&credential(&u, &b)).await.unwrap();
+            let (s1, s2, h1, h2) = (s.clone(), s.clone(), u.handle.clone(), u.handle.clone());
+            let (r1, r2) = tokio::join!(
+                tokio::spawn(async move { s1.delete_credential(&h1, &a).await }),
+                tokio::spawn(async move { s2.delete_credential(&h2, &b).await }),
+            );
+            let outcomes = [r1.unwrap().unwrap(), r2.unwrap().unwrap()];
+            let deleted = outcomes
+                .iter()
+                .filter(|o| **o == DeleteOutcome::Deleted)
+                .count();
+            assert_eq!(deleted, 1, "round {round}: {outcomes:?}");
+            assert_eq!(s.credentials_for_user(&u.handle).await.unwrap().len(), 1);
+        }
+    }
+
+    pub async fn the_counter_advances_once_per_value_read(s: Arc<dyn Store>) {
+        let ada = user("ada");
+        let c = credential(&ada, b"\x01a");
+        s.create_account(&ada, &c).await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (s, c) = (s.clone(), c.clone());
+            tasks.push(tokio::spawn(async move {
+                s.advance_counter(&c.id, &advance(&c, 5)).await.unwrap()
+            }));
+        }
+        let mut won = 0;
+        for t in tasks {
+            won += usize::from(t.await.unwrap());
+        }
+        assert_eq!(won, 1);
+        let after = s.credential_by_id(&c.id).await.unwrap().unwrap();
+        assert_eq!((after.sign_count, after.use_count), (5, 1));
+        assert!(!after.backup_state);
+        assert!(after.last_used_at.is_some());
+        // A counter that stays 0 (synced passkeys) still advances once per read.
+        assert!(s.advance_counter(&c.id, &advance(&after, 5)).await.unwrap());
+        assert!(!s.advance_counter(&c.id, &advance(&after, 5)).await.unwrap());
+    }
+
+    pub async fn sign_in_is_all_or_nothing(s: Arc<dyn Store>) {
+        let ada = user("ada");
+        let c = credential(&ada, b"\x01a");
+        s.create_account(&ada, &c).await.unwrap();
+        let first = session(&ada, &c.id, 1);
+        assert!(
+            s.complete_sign_in(&c.id, &advance(&c, 1), &first, None)
+                .await
+                .unwrap()
+        );
+        // A stale read loses the compare-and-set: no session is written, the old one lives.
+        let second = session(&ada, &c.id, 2);
+        assert!(
+            !s.complete_sign_in(&c.id, &advance(&c, 2), &second, Some(&first.id_hash))
+                .await
+                .unwrap()
+        );
+        assert_eq!(s.session_by_hash(&second.id_hash).await.unwrap(), None);
+        let live = s.session_by_hash(&first.id_hash).await.unwrap().unwrap();
+        assert_eq!(live.revoked_at, None);
+        // A fresh read wins, stores the session and revokes the one it replaces.
+        let current = s.credential_by_id(&c.id).await.unwrap().unwrap();
+        assert!(
+            s.complete_sign_in(&c.id, &advance(&current, 2), &second, Some(&first.id_hash))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            s.session_by_hash(&second.id_hash).await.unwrap(),
+            Some(second.clone())
+        );
+        assert!(
+            s.session_by_hash(&first.id_hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some()
+        );
+    }
+
+    pub async fn suspended_credentials_do_not_advance(s: Arc<dyn Store>) {
+        let ada = user("ada");
+        let c = Credential {
+            status: CredentialStatus::Suspended,
+            status_reason: Some("counter regression".into()),
+            ..credential(&ada, b"\x01a")
+        };
+        s.create_account(&ada, &c).await.unwrap();
+        assert_eq!(s.credential_by_id(&c.id).await.unwrap(), Some(c.clone()));
+        assert!(!s.advance_counter(&c.id, &advance(&c, 1)).await.unwrap());
+        assert!(
+            !s.complete_sign_in(&c.id, &advance(&c, 1), &session(&ada, &c.id, 1), None)
+                .await
+                .unwrap()
+        );
+    }
+
+    pub async fn sessions_are_listed_touched_and_revoked(s: Arc<dyn Store>) {
+        let (ada, bob) = (user("ada"), user("bob"));
+        s.create_account(&ada, &credential(&ada, b"\x01a"))
+            .await
+            .unwrap();
+        s.create_account(&bob, &credential(&bob, b"\x02b"))
+            .await
+            .unwrap();
+        let (one, two) = (session(&ada, b"\x01a", 1), session(&ada, b"\x01a", 2));
+        let expired = Session {
+            expires_at: now() - 1,
+            ..session(&ada, b"\x01a", 3)
+        };
+        for x in [&one, &two, &expired] {
+            s.create_session(x).await.unwrap();
+        }
+        let t = now();
+        let listed: Vec<_> = s
+            .sessions_for_user(&ada.handle, t)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|x| x.public_id)
+            .collect();
+        assert_eq!(listed, vec![two.public_id.clone(), one.public_id.clone()]);
+        assert_eq!(s.count_live_sessions(t, t - 60).await.unwrap(), 2);
+        s.touch_session(&one.id_hash, t + 5).await.unwrap();
+        assert_eq!(
+            s.session_by_hash(&one.id_hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .last_seen_at,
+            t + 5
+        );
+        // Another user cannot revoke ada's session by its public id.
+        assert!(
+            !s.revoke_session_by_public_id(&bob.handle, &two.public_id, t)
+                .await
+                .unwrap()
+        );
+        assert!(
+            s.revoke_session_by_public_id(&ada.handle, &two.public_id, t)
+                .await
+                .unwrap()
+        );
+        assert!(s.revoke_session(&one.id_hash, t).await.unwrap());
+        assert!(!s.revoke_session(&one.id_hash, t).await.unwrap());
+        assert!(
+            s.sessions_for_user(&ada.handle, t)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(s.count_live_sessions(t, t - 60).await.unwrap(), 0);
+    }
+
+    pub async fn the_first_shared_secret_wins(s: Arc<dyn Store>) {
+        let mut tasks = Vec::new();
+        for i in 0..8u8 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                s.shared_secret("server-secret", &[i; 32]).await.unwrap()
+            }));
+        }
+        let mut seen = Vec::new();
+        for t in tasks {
+            seen.push(t.await.unwrap());
+        }
+        assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
+        assert_eq!(
+            s.shared_secret("server-secret", &[99; 32]).await.unwrap(),
+            seen[0]
+        );
+        assert_eq!(
+            s.shared_secret("other", &[99; 32]).await.unwrap(),
+            vec![99; 32]
+        );
+    }
+}
+
+suite!(store_cases: sqlite, postgres => [
+    accounts_round_trip_every_field,
+    a_failed_sign_up_leaves_nothing_behind,
+    credential_ids_are_unique_across_users,
+    rename_touches_only_the_owners_credential,
+    the_last_active_passkey_cannot_be_deleted,
+    concurrent_deletes_never_remove_the_last_passkey,
+    the_counter_advances_once_per_value_read,
+    sign_in_is_all_or_nothing,
+    suspended_credentials_do_not_advance,
+    sessions_are_listed_touched_and_revoked,
+    the_first_shared_secret_wins,
+]);
+
+mod challenge_cases {
+    use super::*;
+
+    pub async fn a_challenge_is_taken_once(c: Arc<dyn ChallengeStore>) {
+        c.ping().await.unwrap();
+        c.put("k", b"state".to_vec(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(c.take("k").await.unwrap().as_deref(), Some(&b"state"[..]));
+        assert_eq!(c.take("k").await.unwrap(), None);
+        assert_eq!(c.take("never").await.unwrap(), None);
+    }
+
+    pub async fn concurrent_takes_get_it_exactly_once(c: Arc<dyn ChallengeStore>) {
+        for round in 0..20 {
+            let key = format!("race-{round}");
+            c.put(&key, vec![1, 2, 3], Duration::from_secs(60))
+                .await
+                .unwrap();
+            let mut tasks = Vec::new();
+            for _ in 0..8 {
+                let (c, key) = (c.clone(), key.clone());
+                tasks.push(tokio::spawn(async move { c.take(&key).await.unwrap() }));
+            }
+            let mut got = 0;
+            for t in tasks {
+                got += usize::from(t.await.unwrap().is_some());
+            }
+            assert_eq!(got, 1, "round {round}");
+        }
+    }
+
+    pub async fn expired_challenges_are_gone(c: Arc<dyn ChallengeStore>) {
+        c.put("short", vec![1], Duration::from_millis(50))
+            .await
+            .unwrap();
+        c.put("zero", vec![1], Duration::ZERO).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(c.take("short").await.unwrap(), None);
+        assert_eq!(c.take("zero").await.unwrap(), None);
+    }
+
+    pub async fn a_put_replaces_the_previous_state(c: Arc<dyn ChallengeStore>) {
+        c.put("k", vec![1], Duration::from_secs(60)).await.unwrap();
+        c.put("k", vec![2], Duration::from_secs(60)).await.unwrap();
+        assert_eq!(c.take("k").await.unwrap(), Some(vec![2]));
+    }
+}
+
+suite!(challenge_cases: memory, redis => [
+    a_challenge_is_taken_once,
+    concurrent_takes_get_it_exactly_once,
+    expired_challenges_are_gone,
+    a_put_replaces_the_previous_state,
+]);
+
+/// Instances starting at once all migrate the same fresh database without error (sqlx takes a
+/// PostgreSQL advisory lock around the migrations), and end with one migration history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_starts_migrate_postgres_once() {
+    let (name, url) = backend::create_database().await;
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move { PgStore::open(&url).await }));
+    }
+    let mut stores = Vec::new();
+    for t in tasks {
+        stores.push(t.await.unwrap().expect("every instance starts"));
+    }
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let (applied,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        applied,
+        i64::try_from(passkeyd_server::store::MIGRATOR.iter().count()).unwrap()
+    );
+    pool.close().await;
+    for s in stores {
+        s.close().await;
+    }
+    backend::drop_database(&name).await;
+}
