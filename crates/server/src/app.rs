@@ -153,6 +153,7 @@ impl AppState {
                 store.clone(),
                 sessions.clone(),
             )
+            .await
             .map_err(|e| StartupError(e.to_string()))?,
         );
         Ok(Self {

@@ -431,6 +431,58 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_parses_and_the_shared_backends_merge_key_by_key() {
+        let example = include_str!("../passkeyd.example.toml");
+        let file = FileConfig::from_toml(example).unwrap();
+        let c = Config::resolve(file.clone()).unwrap();
+        assert_eq!((c.store_url, c.ephemeral_url), (None, None));
+        assert_eq!(c.ephemeral_key_prefix, "passkeyd:");
+        let file = file.overlay(
+            FileConfig::from_toml(
+                "[store]\nurl = \"postgres://file@db/p\"\n[ephemeral]\nkey_prefix = \"prod:\"\n",
+            )
+            .unwrap(),
+        );
+        let env = FileConfig::from_env(|k| match k {
+            "PASSKEYD_EPHEMERAL_URL" => Some("redis://env:6379".into()),
+            "PASSKEYD_STORE_URL" => Some("postgres://env@db/p".into()),
+            _ => None,
+        })
+        .unwrap();
+        let flags = FileConfig {
+            store: Some(StoreSection {
+                url: Some("postgresql://flag@db/p".into()),
+            }),
+            ..FileConfig::default()
+        };
+        let c = Config::resolve(file.overlay(env).overlay(flags)).unwrap();
+        assert_eq!(c.store_url.as_deref(), Some("postgresql://flag@db/p"));
+        assert_eq!(c.ephemeral_url.as_deref(), Some("redis://env:6379"));
+        assert_eq!(c.ephemeral_key_prefix, "prod:");
+    }
+
+    #[test]
+    fn backend_urls_of_another_kind_are_refused_without_echoing_them() {
+        let e = Config::resolve(FileConfig {
+            store: Some(StoreSection {
+                url: Some("mysql://root:hunter2@db/p".into()),
+            }),
+            ..FileConfig::default()
+        })
+        .unwrap_err();
+        assert!(e.0.contains("mysql://") && !e.0.contains("hunter2"), "{e}");
+        let e = Config::resolve(FileConfig {
+            ephemeral: Some(EphemeralSection {
+                url: Some("memcached://x".into()),
+                key_prefix: None,
+            }),
+            ..FileConfig::default()
+        })
+        .unwrap_err();
+        assert!(e.0.contains("redis://"), "{e}");
+    }
+
+    #[test]
     fn unknown_toml_keys_are_refused() {
         let e = FileConfig::from_toml("listen = \"127.0.0.1:1\"\nlisten_addr = 3\n").unwrap_err();
         assert!(e.0.contains("listen_addr"), "{e}");

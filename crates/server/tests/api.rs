@@ -1006,6 +1006,24 @@ async fn a_session_token_verifies_against_the_jwks_and_introspects_until_sign_ou
     assert_eq!(again.tokens.jwks(), jwks.json);
 }
 
+/// A data directory from before the shared keyring (keys in `token-keys.json`, none in the
+/// database) keeps its keys: they are imported at start.
+#[tokio::test]
+async fn token_keys_from_an_older_key_file_are_imported() {
+    let old = TestApp::new().await;
+    let jwks = old.state.tokens.jwks();
+    let keys = old.state.store.load_secret("token-keys").await.unwrap();
+    let (_, bytes) = keys.expect("a keyring in the store");
+    old.state.close().await;
+    // The older layout: the keys as a file, a database without them.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token-keys.json"), &bytes).unwrap();
+    let state = passkeyd_server::AppState::open(test_config(dir.path()))
+        .await
+        .unwrap();
+    assert_eq!(state.tokens.jwks(), jwks);
+}
+
 #[tokio::test]
 async fn a_credential_id_registered_to_anyone_cannot_be_registered_again() {
     use passkeyd_testkit::RegisterParams;

@@ -500,6 +500,32 @@ mod store_cases {
             vec![99; 32]
         );
     }
+
+    pub async fn secrets_are_replaced_by_compare_and_set(s: Arc<dyn Store>) {
+        assert_eq!(s.load_secret("keys").await.unwrap(), None);
+        assert!(s.replace_secret("keys", None, b"v0").await.unwrap());
+        assert!(!s.replace_secret("keys", None, b"other").await.unwrap());
+        assert_eq!(
+            s.load_secret("keys").await.unwrap(),
+            Some((0, b"v0".to_vec()))
+        );
+        // Eight instances rotating version 0 at once: one wins.
+        let mut tasks = Vec::new();
+        for i in 0..8u8 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                s.replace_secret("keys", Some(0), &[i]).await.unwrap()
+            }));
+        }
+        let mut won = 0;
+        for t in tasks {
+            won += usize::from(t.await.unwrap());
+        }
+        assert_eq!(won, 1);
+        let (version, _) = s.load_secret("keys").await.unwrap().unwrap();
+        assert_eq!(version, 1);
+        assert!(!s.replace_secret("keys", Some(0), b"late").await.unwrap());
+    }
 }
 
 suite!(store_cases: sqlite, postgres => [
@@ -514,6 +540,7 @@ suite!(store_cases: sqlite, postgres => [
     suspended_credentials_do_not_advance,
     sessions_are_listed_touched_and_revoked,
     the_first_shared_secret_wins,
+    secrets_are_replaced_by_compare_and_set,
 ]);
 
 mod challenge_cases {

@@ -42,6 +42,24 @@ async fn a_ceremony_started_on_one_instance_finishes_on_the_other() {
         let list = fresh.get(at, "/api/webauthn/credentials").await;
         assert_eq!(list.json.as_array().map(Vec::len), Some(2));
     }
+    // One keyring for all: the same JWKS from both, and a token issued by one instance
+    // introspects as active on the other.
+    let (jwks_a, jwks_b) = (
+        fresh.get(&a, "/.well-known/jwks.json").await,
+        fresh.get(&b, "/.well-known/jwks.json").await,
+    );
+    assert_eq!(jwks_a.status, 200);
+    assert_eq!(jwks_a.json, jwks_b.json);
+    let token = fresh.post(&a, "/api/token", &json!({})).await;
+    assert_eq!(token.status, 200, "{:?}", token.json);
+    let seen = fresh
+        .post(
+            &b,
+            "/api/session/introspect",
+            &json!({"token": token.json["token"]}),
+        )
+        .await;
+    assert_eq!(seen.json["active"], true, "{:?}", seen.json);
     // An unknown username gets the same fake credential ids from either instance (they share
     // the server secret).
     let fake_a = fresh

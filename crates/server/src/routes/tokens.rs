@@ -71,6 +71,10 @@ pub async fn issue_token(
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
     responses((status = 200, description = "JWK Set", body = Object)))]
 pub async fn jwks(State(state): State<AppState>) -> Response {
+    if let Err(e) = state.tokens.sync(false).await {
+        // The keys held are still valid to publish; the next request reads again.
+        tracing::warn!(error = %e, "jwks: cannot re-read the shared token keys");
+    }
     let mut r = Json(state.tokens.jwks()).into_response();
     r.headers_mut().insert(
         CACHE_CONTROL,

@@ -1,8 +1,14 @@
 //! Tokens for other applications: a short-lived JWT for the signed-in session
 //! (`POST /api/token`), the public keys (`GET /.well-known/jwks.json`) and introspection
 //! (`POST /api/session/introspect`). Signing and strict verification are [`crate::tokens`];
-//! this service keeps the keys in the data directory, rotates them when due and builds the
-//! claims from the session and its credential.
+//! this service keeps the keys in the store (shared by every instance: one JWKS whichever
+//! instance answers), rotates them when due and builds the claims from the session and its
+//! credential.
+//!
+//! Rotation across instances: whichever instance finds the active key due generates the next
+//! one and replaces the stored keyring by compare-and-set on its version; an instance that
+//! loses adopts the winner's keyring. Every instance re-reads the keyring at most every
+//! [`SYNC_INTERVAL_SECS`], and at once when a token names a key it does not hold.
 //!
 //! ```text
 //!  session + credential ──► sub = user handle (base64url), sid = session public id,
@@ -19,12 +25,17 @@ use crate::store::Store;
 use crate::tokens::{Algorithm, Claims, ExportedKey, TokenConfig, TokenSigner, acr_for, amr_for};
 use passkeyd_webauthn::b64;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-/// File in the data directory holding the signing keys (PKCS#8, secret; mode 0600).
+/// File in the data directory where versions before the shared keyring kept the signing keys;
+/// imported into the store once, at the first start that finds no keyring there.
 pub const KEYS_FILE: &str = "token-keys.json";
+/// Name of the keyring in [`Store::load_secret`].
+pub const KEYRING_SECRET: &str = "token-keys";
+/// How often an instance re-reads the shared keyring (other instances may have rotated).
+pub const SYNC_INTERVAL_SECS: u64 = 10;
 /// Lifetime of an issued token, in seconds.
 pub const TOKEN_LIFETIME_SECS: u64 = 300;
 
@@ -47,8 +58,10 @@ pub struct IssuedToken {
 
 /// The token service.
 pub struct Tokens {
-    signer: RwLock<TokenSigner>,
-    keys_path: PathBuf,
+    /// The keyring and its version in the store.
+    signer: RwLock<(i64, TokenSigner)>,
+    /// Unix seconds of the last read of the stored keyring.
+    synced_at: AtomicU64,
     issuer: String,
     audiences: Vec<String>,
     store: Arc<dyn Store>,
@@ -72,76 +85,147 @@ fn internal(e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("tokens: {e}"))
 }
 
+fn encode_keys(keys: &[ExportedKey]) -> Result<Vec<u8>, Error> {
+    let stored: Vec<StoredKey> = keys
+        .iter()
+        .map(|k| StoredKey {
+            kid: k.kid.clone(),
+            algorithm: k.algorithm,
+            created: k.created,
+            pkcs8: b64::encode(&k.pkcs8),
+        })
+        .collect();
+    serde_json::to_vec(&stored).map_err(internal)
+}
+
+fn decode_keys(bytes: &[u8], what: &str) -> Result<TokenSigner, Error> {
+    let stored: Vec<StoredKey> =
+        serde_json::from_slice(bytes).map_err(|e| internal(format!("{what}: {e}")))?;
+    let keys = stored
+        .into_iter()
+        .map(|k| {
+            Ok(ExportedKey {
+                kid: k.kid,
+                algorithm: k.algorithm,
+                created: k.created,
+                pkcs8: b64::decode(&k.pkcs8).map_err(internal)?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    TokenSigner::from_keys(TokenConfig::default(), keys).map_err(internal)
+}
+
 impl Tokens {
-    /// Loads the keys from `data_dir` (creating the first one on first start) and rotates them
-    /// if due. `issuer` is the `iss` of every token; `audiences` the accepted `aud` values.
-    pub fn open(
+    /// Loads the keyring from the store: the first instance to start creates it (importing
+    /// `data_dir`'s key file if an older version left one), the others read it. Rotates it if
+    /// due. `issuer` is the `iss` of every token; `audiences` the accepted `aud` values.
+    pub async fn open(
         data_dir: &Path,
         issuer: String,
         audiences: Vec<String>,
         store: Arc<dyn Store>,
         sessions: Arc<Sessions>,
     ) -> Result<Self, Error> {
-        let keys_path = data_dir.join(KEYS_FILE);
-        let config = TokenConfig::default();
-        let t = unix_now();
-        let signer = match std::fs::read(&keys_path) {
-            Ok(bytes) => {
-                let stored: Vec<StoredKey> = serde_json::from_slice(&bytes)
-                    .map_err(|e| internal(format!("{}: {e}", keys_path.display())))?;
-                let keys = stored
-                    .into_iter()
-                    .map(|k| {
-                        Ok(ExportedKey {
-                            kid: k.kid,
-                            algorithm: k.algorithm,
-                            created: k.created,
-                            pkcs8: b64::decode(&k.pkcs8).map_err(internal)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, Error>>()?;
-                TokenSigner::from_keys(config, keys).map_err(internal)?
+        let (version, signer) = loop {
+            if let Some((version, bytes)) = store.load_secret(KEYRING_SECRET).await? {
+                break (version, decode_keys(&bytes, "stored token keys")?);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                TokenSigner::new(config, t).map_err(internal)?
+            let keys_path = data_dir.join(KEYS_FILE);
+            let initial = match std::fs::read(&keys_path) {
+                Ok(bytes) => decode_keys(&bytes, &keys_path.display().to_string())?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    TokenSigner::new(TokenConfig::default(), unix_now()).map_err(internal)?
+                }
+                Err(e) => return Err(internal(format!("{}: {e}", keys_path.display()))),
+            };
+            let bytes = encode_keys(&initial.export_keys())?;
+            if store.replace_secret(KEYRING_SECRET, None, &bytes).await? {
+                break (0, initial);
             }
-            Err(e) => return Err(internal(format!("{}: {e}", keys_path.display()))),
+            // Another instance stored its keyring first: read that one.
         };
         let tokens = Self {
-            signer: RwLock::new(signer),
-            keys_path,
+            signer: RwLock::new((version, signer)),
+            synced_at: AtomicU64::new(unix_now()),
             issuer,
             audiences,
             store,
             sessions,
         };
-        tokens.rotate_if_due(true)?;
+        tokens.rotate_if_due().await?;
         Ok(tokens)
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, TokenSigner> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, (i64, TokenSigner)> {
         // Signing never leaves the signer half-changed, so a poisoned lock is still sound.
         self.signer
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Rotates the signing key when due and writes the keys back (always when `persist`).
-    fn rotate_if_due(&self, persist: bool) -> Result<(), Error> {
-        let t = unix_now();
-        if !persist && !self.read().rotation_due(t) {
-            return Ok(());
-        }
-        let mut signer = self
+    fn install(&self, version: i64, signer: TokenSigner) {
+        let mut slot = self
             .signer
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let rotated = signer.rotate_if_due(t).map_err(internal)?.is_some();
-        if rotated {
-            tracing::info!(kid = signer.active_kid(), "token signing key rotated");
+        // Never go back to an older keyring (a slower concurrent read).
+        if version > slot.0 {
+            *slot = (version, signer);
         }
-        if rotated || persist {
-            write_keys(&self.keys_path, &signer.export_keys())?;
+    }
+
+    /// Re-reads the stored keyring when `force`d or when the last read is older than
+    /// [`SYNC_INTERVAL_SECS`], adopting it if another instance replaced it.
+    pub async fn sync(&self, force: bool) -> Result<(), Error> {
+        let t = unix_now();
+        if !force && t.saturating_sub(self.synced_at.load(Ordering::Relaxed)) < SYNC_INTERVAL_SECS {
+            return Ok(());
+        }
+        self.synced_at.store(t, Ordering::Relaxed);
+        if let Some((version, bytes)) = self.store.load_secret(KEYRING_SECRET).await?
+            && version > self.read().0
+        {
+            let signer = decode_keys(&bytes, "stored token keys")?;
+            tracing::info!(
+                kid = signer.active_kid(),
+                version,
+                "token keys changed by another instance"
+            );
+            self.install(version, signer);
+        }
+        Ok(())
+    }
+
+    /// Rotates the signing key when due: the instance whose compare-and-set wins stores the
+    /// new keyring, the others adopt it.
+    async fn rotate_if_due(&self) -> Result<(), Error> {
+        let t = unix_now();
+        if !self.read().1.rotation_due(t) {
+            return Ok(());
+        }
+        self.sync(true).await?;
+        let (version, mut next) = {
+            let guard = self.read();
+            if !guard.1.rotation_due(t) {
+                return Ok(());
+            }
+            (
+                guard.0,
+                TokenSigner::from_keys(TokenConfig::default(), guard.1.export_keys())
+                    .map_err(internal)?,
+            )
+        };
+        let kid = next.rotate(t).map_err(internal)?;
+        let bytes = encode_keys(&next.export_keys())?;
+        if self
+            .store
+            .replace_secret(KEYRING_SECRET, Some(version), &bytes)
+            .await?
+        {
+            tracing::info!(%kid, "token signing key rotated");
+            self.install(version + 1, next);
+        } else {
+            self.sync(true).await?;
         }
         Ok(())
     }
@@ -151,9 +235,10 @@ impl Tokens {
         &self.issuer
     }
 
-    /// `{"keys": [...]}`: every key that may have signed a live token.
+    /// `{"keys": [...]}`: every key that may have signed a live token (the keyring as
+    /// last read from the store).
     pub fn jwks(&self) -> serde_json::Value {
-        self.read().jwks()
+        self.read().1.jwks()
     }
 
     /// A token for the signed-in session, for `audience` (default: the first configured one).
@@ -208,17 +293,25 @@ impl Tokens {
             amr,
             extra: serde_json::Map::new(),
         };
-        self.rotate_if_due(false)?;
-        let token = self.read().sign(&claims).map_err(internal)?;
+        self.sync(false).await?;
+        self.rotate_if_due().await?;
+        let token = self.read().1.sign(&claims).map_err(internal)?;
         Ok(IssuedToken { token, claims })
     }
 
     /// The claims of `token` if it verifies for a configured audience and its session is
     /// still live; `None` otherwise (the reason is logged).
     pub async fn introspect(&self, token: &str) -> Result<Option<Claims>, Error> {
+        self.sync(false).await?;
+        if let Some(kid) = kid_of(token)
+            && !self.read().1.kids().contains(&kid)
+        {
+            // Signed by a key another instance made since the last read.
+            self.sync(true).await?;
+        }
         let t = unix_now();
         let verified = {
-            let signer = self.read();
+            let signer = &self.read().1;
             let mut last = None;
             let mut ok = None;
             for aud in &self.audiences {
@@ -254,31 +347,9 @@ impl Tokens {
     }
 }
 
-/// Writes the keys atomically (temporary file, then rename), readable by the owner only.
-fn write_keys(path: &Path, keys: &[ExportedKey]) -> Result<(), Error> {
-    let stored: Vec<StoredKey> = keys
-        .iter()
-        .map(|k| StoredKey {
-            kid: k.kid.clone(),
-            algorithm: k.algorithm,
-            created: k.created,
-            pkcs8: b64::encode(&k.pkcs8),
-        })
-        .collect();
-    let bytes = serde_json::to_vec_pretty(&stored).map_err(internal)?;
-    let tmp = path.with_extension("json.tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options
-        .open(&tmp)
-        .map_err(|e| internal(format!("{}: {e}", tmp.display())))?;
-    f.write_all(&bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| internal(format!("{}: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| internal(format!("{}: {e}", path.display())))
+/// The `kid` in a compact JWS's header, if it has a readable one.
+fn kid_of(token: &str) -> Option<String> {
+    let header = b64::decode(token.split('.').next()?).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&header).ok()?;
+    v.get("kid")?.as_str().map(str::to_owned)
 }

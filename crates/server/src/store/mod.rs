@@ -244,6 +244,17 @@ pub trait Store: Send + Sync + 'static {
     /// The secret stored under `name`, storing `candidate` first if there is none: every
     /// instance sharing the store gets the same value, whichever started first.
     async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
+    /// The secret stored under `name` with its version, if any.
+    async fn load_secret(&self, name: &str) -> Result<Option<(i64, Vec<u8>)>, StoreError>;
+    /// Stores `value` under `name` if the stored version is still `expected` (`None`: if there
+    /// is none yet), bumping the version; true when it did. Of several instances replacing
+    /// the same version at once, exactly one wins.
+    async fn replace_secret(
+        &self,
+        name: &str,
+        expected: Option<i64>,
+        value: &[u8],
+    ) -> Result<bool, StoreError>;
 
     /// Stores a new session.
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;

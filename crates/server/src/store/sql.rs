@@ -406,6 +406,51 @@ macro_rules! sql_store {
                 b64::decode(&value).map_err(|e| backend(format!("secret {name}: {e}")))
             }
 
+            async fn load_secret(&self, name: &str) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+                let row: Option<(i64, String)> =
+                    sqlx::query_as("SELECT version, value FROM secrets WHERE name = $1")
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(backend)?;
+                row.map(|(version, value)| {
+                    b64::decode(&value)
+                        .map(|v| (version, v))
+                        .map_err(|e| backend(format!("secret {name}: {e}")))
+                })
+                .transpose()
+            }
+
+            async fn replace_secret(
+                &self,
+                name: &str,
+                expected: Option<i64>,
+                value: &[u8],
+            ) -> Result<bool, StoreError> {
+                let r = match expected {
+                    None => sqlx::query(
+                        "INSERT INTO secrets (name, value, created_at, version) \
+                         VALUES ($1, $2, $3, 0) ON CONFLICT (name) DO NOTHING",
+                    )
+                    .bind(name)
+                    .bind(b64::encode(value))
+                    .bind(unix_now())
+                    .execute(&self.pool)
+                    .await,
+                    Some(v) => sqlx::query(
+                        "UPDATE secrets SET value = $1, version = version + 1 \
+                         WHERE name = $2 AND version = $3",
+                    )
+                    .bind(b64::encode(value))
+                    .bind(name)
+                    .bind(v)
+                    .execute(&self.pool)
+                    .await,
+                }
+                .map_err(backend)?;
+                Ok(r.rows_affected() == 1)
+            }
+
             async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
                 insert_session_on(&self.pool, s).await
             }
