@@ -1,9 +1,14 @@
 //! `passkeyd-load`: HTTP load generator for `passkeyd serve` (loopback only).
 //!
 //! ```text
-//! passkeyd-load --url http://localhost:PORT --users N --concurrency C --seconds T
+//! passkeyd-load --url http://localhost:PORT [--url http://localhost:PORT2 ...]
+//!               --users N --concurrency C --seconds T
 //!               [--origin URL] [--alg es256|ed25519|rs256|...] [--json]
 //! ```
+//!
+//! With several `--url`s (instances sharing PostgreSQL and Redis) every ceremony starts on one
+//! instance and finishes on the next, round-robin, as behind a load balancer without sticky
+//! sessions.
 //!
 //! Signs up N users over the API (each with its own `SoftAuthenticator` and its own cookie jar),
 //! then runs C workers doing complete discoverable sign-in ceremonies (`auth/start` with `{}`,
@@ -26,12 +31,12 @@ use reqwest::header::{COOKIE, HeaderMap, ORIGIN, SET_COOKIE};
 use reqwest::{Client, Url};
 use serde_json::{Value, json};
 
-const USAGE: &str = "usage: passkeyd-load --url http://localhost:PORT [--users N] [--concurrency C] \
+const USAGE: &str = "usage: passkeyd-load --url http://localhost:PORT [--url ...] [--users N] [--concurrency C] \
 [--seconds T] [--origin URL] [--alg es256|es384|es512|ed25519|ed448|rs256|ps256] [--json]\n\
 Only loopback URLs (localhost, 127.0.0.0/8, ::1) are accepted.";
 
 struct Args {
-    url: Url,
+    urls: Vec<Url>,
     users: usize,
     concurrency: usize,
     seconds: f64,
@@ -68,7 +73,7 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut url = None;
+    let mut url_texts = Vec::new();
     let mut users = 256usize;
     let mut concurrency = 32usize;
     let mut seconds = 10f64;
@@ -88,7 +93,7 @@ fn parse_args() -> Result<Args, String> {
                 .ok_or_else(|| format!("{name} needs a value"))
         };
         match key.as_str() {
-            "--url" => url = Some(val("--url")?),
+            "--url" => url_texts.push(val("--url")?),
             "--users" => {
                 users = val("--users")?
                     .parse()
@@ -111,15 +116,21 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    let url = url.ok_or("--url is required")?;
-    let url = Url::parse(&url).map_err(|e| format!("--url {url:?}: {e}"))?;
-    if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(format!("--url {url}: only http(s) URLs"));
+    if url_texts.is_empty() {
+        return Err("--url is required".into());
     }
-    if !is_loopback(&url) {
-        return Err(format!(
-            "--url {url}: refusing a non-loopback host (only localhost, 127.0.0.0/8, ::1)"
-        ));
+    let mut urls = Vec::new();
+    for text in url_texts {
+        let url = Url::parse(&text).map_err(|e| format!("--url {text:?}: {e}"))?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(format!("--url {url}: only http(s) URLs"));
+        }
+        if !is_loopback(&url) {
+            return Err(format!(
+                "--url {url}: refusing a non-loopback host (only localhost, 127.0.0.0/8, ::1)"
+            ));
+        }
+        urls.push(url);
     }
     if users == 0 || concurrency == 0 {
         return Err("--users and --concurrency must be at least 1".into());
@@ -135,7 +146,7 @@ fn parse_args() -> Result<Args, String> {
     }
     let alg = parse_alg(&alg_name).ok_or_else(|| format!("unknown --alg {alg_name:?}"))?;
     Ok(Args {
-        url,
+        urls,
         users,
         concurrency,
         seconds,
@@ -151,6 +162,8 @@ fn parse_args() -> Result<Args, String> {
 struct User {
     auth: SoftAuthenticator,
     jar: Jar,
+    /// Which instance the next ceremony starts on (it finishes on the next one).
+    uses: usize,
 }
 
 /// A cookie jar: name -> value.
@@ -202,16 +215,25 @@ impl Jar {
 /// Shared request context.
 struct Ctx {
     http: Client,
-    base: String,
+    /// One base URL per instance.
+    bases: Vec<String>,
     origin: String,
 }
 
 impl Ctx {
     /// POSTs `body` with the user's cookies and the `Origin` header; returns status and body.
-    async fn post(&self, jar: &mut Jar, path: &str, body: &Value) -> Result<(u16, Value), String> {
+    /// `at` picks the instance (modulo their number).
+    async fn post(
+        &self,
+        at: usize,
+        jar: &mut Jar,
+        path: &str,
+        body: &Value,
+    ) -> Result<(u16, Value), String> {
+        let base = &self.bases[at % self.bases.len()];
         let mut req = self
             .http
-            .post(format!("{}{path}", self.base))
+            .post(format!("{base}{path}"))
             .header(ORIGIN, &self.origin)
             .json(body);
         if let Some(c) = jar.cookie_header() {
@@ -237,10 +259,11 @@ fn challenge_of(options: &Value) -> Option<Vec<u8>> {
 }
 
 /// Signs up one user; returns it signed in (its cookie jar holds the session).
-async fn sign_up(ctx: &Ctx, alg: Alg, name: &str) -> Result<User, String> {
+async fn sign_up(ctx: &Ctx, at: usize, alg: Alg, name: &str) -> Result<User, String> {
     let mut jar = Jar::default();
     let (st, o) = ctx
         .post(
+            at,
             &mut jar,
             "/api/webauthn/register/start",
             &json!({"username": name, "displayName": name}),
@@ -258,12 +281,16 @@ async fn sign_up(ctx: &Ctx, alg: Alg, name: &str) -> Result<User, String> {
     let mut auth = SoftAuthenticator::new(alg).with_user_handle(handle);
     let reg = auth.register(&RegisterParams::new(challenge, rp_id, &ctx.origin));
     let (st, r) = ctx
-        .post(&mut jar, "/api/webauthn/register/finish", &reg.json)
+        .post(at + 1, &mut jar, "/api/webauthn/register/finish", &reg.json)
         .await?;
     if st != 200 {
         return Err(format!("register/finish {name}: {st} {r}"));
     }
-    Ok(User { auth, jar })
+    Ok(User {
+        auth,
+        jar,
+        uses: at,
+    })
 }
 
 /// Latency samples (microseconds) and error counts of one worker.
@@ -297,9 +324,11 @@ fn micros(d: Duration) -> u32 {
 
 /// One complete discoverable sign-in; records latencies into `stats`.
 async fn ceremony(ctx: &Ctx, user: &mut User, stats: &mut Stats) {
+    let at = user.uses;
+    user.uses = user.uses.wrapping_add(1);
     let t0 = Instant::now();
     let (st, start) = match ctx
-        .post(&mut user.jar, "/api/webauthn/auth/start", &json!({}))
+        .post(at, &mut user.jar, "/api/webauthn/auth/start", &json!({}))
         .await
     {
         Ok(r) => r,
@@ -324,7 +353,7 @@ async fn ceremony(ctx: &Ctx, user: &mut User, stats: &mut Stats) {
     body["challengeKey"] = key;
     let t2 = Instant::now();
     let r = ctx
-        .post(&mut user.jar, "/api/webauthn/auth/finish", &body)
+        .post(at + 1, &mut user.jar, "/api/webauthn/auth/finish", &body)
         .await;
     let t3 = Instant::now();
     match r {
@@ -388,12 +417,16 @@ fn summary_json(s: &Summary) -> Value {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let base = args.url.as_str().trim_end_matches('/').to_owned();
+    let bases: Vec<String> = args
+        .urls
+        .iter()
+        .map(|u| u.as_str().trim_end_matches('/').to_owned())
+        .collect();
     let origin = match &args.origin {
         Some(o) => o.trim_end_matches('/').to_owned(),
         None => format!(
             "http://localhost:{}",
-            args.url.port_or_known_default().unwrap_or(80)
+            args.urls[0].port_or_known_default().unwrap_or(80)
         ),
     };
     let http = Client::builder()
@@ -404,7 +437,11 @@ async fn run(args: Args) -> Result<(), String> {
         .no_proxy()
         .build()
         .map_err(|e| format!("HTTP client: {e}"))?;
-    let ctx = std::sync::Arc::new(Ctx { http, base, origin });
+    let ctx = std::sync::Arc::new(Ctx {
+        http,
+        bases,
+        origin,
+    });
 
     // Sign-up, C at a time. Usernames carry a per-run tag so repeated runs against one server
     // do not collide.
@@ -432,7 +469,7 @@ async fn run(args: Args) -> Result<(), String> {
                 // twice under a new name, and counted.
                 let mut failures = Vec::new();
                 for attempt in 0..3 {
-                    match sign_up(&ctx, alg, &format!("{name}-{attempt}")).await {
+                    match sign_up(&ctx, i, alg, &format!("{name}-{attempt}")).await {
                         Ok(u) => return (i, Ok(u), failures),
                         Err(e) => failures.push(e),
                     }
@@ -477,7 +514,7 @@ async fn run(args: Args) -> Result<(), String> {
 
     if args.json {
         let out = json!({
-            "url": ctx.base,
+            "urls": ctx.bases,
             "origin": ctx.origin,
             "alg": args.alg_name,
             "users": args.users,
@@ -500,7 +537,7 @@ async fn run(args: Args) -> Result<(), String> {
     } else {
         println!(
             "passkeyd-load {} alg {} users {} concurrency {} for {:.1} s (sign-up of {} users took {:.2} s, {} failed attempts)",
-            ctx.base,
+            ctx.bases.join(" + "),
             args.alg_name,
             args.users,
             args.concurrency,

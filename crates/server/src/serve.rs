@@ -156,12 +156,41 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let bound = listener.local_addr()?;
     tracing::info!(%bound, rp_id = %state.config.rp_id, data_dir = %state.config.data_dir.display(), "passkeyd serving");
     println!("passkeyd is listening on {bound}; open {url}");
+    let purge = tokio::spawn(purge_ended_sessions(state.clone()));
     axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    purge.abort();
     state.close().await;
     tracing::info!("passkeyd stopped");
     Ok(())
+}
+
+/// How long an ended session's record is kept (the session list and introspection only need
+/// live ones; the audit trail keeps sign-ins for good).
+pub const ENDED_SESSION_RETENTION_SECS: i64 = 24 * 3600;
+/// How often ended sessions are purged.
+const PURGE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Deletes session records a day after they ended, hourly, so the sessions table holds about a
+/// day of sign-ins rather than every sign-in ever.
+async fn purge_ended_sessions(state: AppState) {
+    let mut tick = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        tick.tick().await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        match state
+            .store
+            .purge_sessions(now - ENDED_SESSION_RETENTION_SECS)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "ended sessions purged"),
+            Err(e) => tracing::warn!(error = %e, "cannot purge ended sessions"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -280,6 +280,9 @@ pub trait Store: Send + Sync + 'static {
         user_handle: &[u8],
         now: i64,
     ) -> Result<Vec<Session>, StoreError>;
+    /// Deletes sessions that ended (revoked, or past their absolute expiry) before `before`;
+    /// returns how many. Idempotent, so every instance may run it.
+    async fn purge_sessions(&self, before: i64) -> Result<u64, StoreError>;
     /// How many sessions are live at `now`: not revoked, before their absolute expiry, and
     /// seen after `idle_cutoff` (the metrics gauge).
     async fn count_live_sessions(&self, now: i64, idle_cutoff: i64) -> Result<u64, StoreError>;

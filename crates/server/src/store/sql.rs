@@ -451,6 +451,18 @@ macro_rules! sql_store {
                 Ok(r.rows_affected() == 1)
             }
 
+            async fn purge_sessions(&self, before: i64) -> Result<u64, StoreError> {
+                let r = sqlx::query(
+                    "DELETE FROM sessions WHERE expires_at < $1 \
+                     OR (revoked_at IS NOT NULL AND revoked_at < $1)",
+                )
+                .bind(before)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(r.rows_affected())
+            }
+
             async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
                 insert_session_on(&self.pool, s).await
             }
