@@ -628,3 +628,40 @@ async fn concurrent_starts_migrate_postgres_once() {
     }
     backend::drop_database(&name).await;
 }
+
+/// A sign-in whose row is locked by a slow transaction elsewhere fails after the statement
+/// timeout, and writes nothing: no session, no counter advance. Once the lock is gone it works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_stuck_behind_a_slow_transaction_fails_whole() {
+    use sqlx::Connection;
+    let (name, url) = backend::create_database().await;
+    let s = PgStore::open(&url).await.unwrap();
+    let ada = user("ada");
+    let c = credential(&ada, b"\x01a");
+    s.create_account(&ada, &c).await.unwrap();
+    let mut slow = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut tx = slow.begin().await.unwrap();
+    sqlx::query("SELECT id FROM credentials FOR UPDATE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let first = session(&ada, &c.id, 1);
+    let started = std::time::Instant::now();
+    let r = s
+        .complete_sign_in(&c.id, &advance(&c, 1), &first, None)
+        .await;
+    assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    tx.rollback().await.unwrap();
+    assert_eq!(s.session_by_hash(&first.id_hash).await.unwrap(), None);
+    let after = s.credential_by_id(&c.id).await.unwrap().unwrap();
+    assert_eq!((after.sign_count, after.use_count), (0, 0));
+    assert!(
+        s.complete_sign_in(&c.id, &advance(&c, 1), &first, None)
+            .await
+            .unwrap()
+    );
+    s.close().await;
+    slow.close().await.unwrap();
+    backend::drop_database(&name).await;
+}
