@@ -13,7 +13,8 @@ use crate::services::tokens::Tokens;
 use crate::store::Store;
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
-use passkeyd_webauthn::relying_party::RelyingParty;
+use passkeyd_webauthn::relying_party::{AttestationRequirement, RelyingParty};
+use passkeyd_webauthn::trust::TrustAnchors;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -50,6 +51,16 @@ enum Backend {
     Sqlite(SqliteStore),
     Postgres(PgStore),
 }
+
+/// Formats whose certificate chains the configured attestation roots anchor.
+const ATTESTATION_FORMATS: [&str; 6] = [
+    "packed",
+    "tpm",
+    "android-key",
+    "android-safetynet",
+    "fido-u2f",
+    "apple",
+];
 
 /// Name of the fake-credential secret in [`Store::shared_secret`].
 const SERVER_SECRET_NAME: &str = "server-secret";
@@ -132,7 +143,19 @@ impl AppState {
             config.session_idle_timeout,
             config.session_absolute_timeout,
         ));
-        let rp = RelyingParty::new(&config.rp_id, config.origins.iter().cloned());
+        let mut rp = RelyingParty::new(&config.rp_id, config.origins.iter().cloned());
+        // Attestation is assessed, never required by the verifier: the policy tier of each
+        // account decides whether an unattested authenticator is acceptable.
+        rp.attestation_requirement = AttestationRequirement::Assess;
+        for path in &config.attestation_roots {
+            let pem = std::fs::read(path)
+                .map_err(|e| StartupError(format!("attestation root {}: {e}", path.display())))?;
+            let anchors = TrustAnchors::from_pem(&pem)
+                .map_err(|e| StartupError(format!("attestation root {}: {e}", path.display())))?;
+            for fmt in ATTESTATION_FORMATS {
+                rp = rp.with_format_anchors(fmt, anchors.clone());
+            }
+        }
         let ceremonies = Arc::new(Ceremonies::new(
             store.clone(),
             challenges.clone(),
@@ -143,6 +166,7 @@ impl AppState {
                 signup_open: config.signup_open,
                 challenge_ttl,
                 secret,
+                policy: config.policy.clone(),
             },
         ));
         let tokens = Arc::new(

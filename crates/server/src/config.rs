@@ -61,6 +61,19 @@ pub struct FileConfig {
     pub store: Option<StoreSection>,
     /// `[ephemeral]`: where pending ceremonies live.
     pub ephemeral: Option<EphemeralSection>,
+    /// `[policy]`: authenticator tiers, groups, step-up (file only).
+    pub policy: Option<crate::services::policy::PolicySection>,
+    /// `[attestation]`: roots attestation chains are checked against (file only).
+    pub attestation: Option<AttestationSection>,
+}
+
+/// `[attestation]` in the TOML file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationSection {
+    /// PEM files of root certificates: an attestation chaining to one of them is "attested"
+    /// (what tiers with `attestation = "required"` need).
+    pub roots: Option<Vec<PathBuf>>,
 }
 
 /// `[store]` in the TOML file.
@@ -149,6 +162,8 @@ impl FileConfig {
                 (None, None) => None,
                 (url, key_prefix) => Some(EphemeralSection { url, key_prefix }),
             },
+            policy: None,
+            attestation: None,
         })
     }
 
@@ -183,6 +198,8 @@ impl FileConfig {
                 }),
                 (base, over) => over.or(base),
             },
+            policy: over.policy.or(self.policy),
+            attestation: over.attestation.or(self.attestation),
         }
     }
 }
@@ -229,6 +246,10 @@ pub struct Config {
     pub ephemeral_url: Option<String>,
     /// Prefix of every Redis key.
     pub ephemeral_key_prefix: String,
+    /// Authenticator tiers and step-up limits.
+    pub policy: crate::services::policy::Policy,
+    /// PEM files of attestation roots.
+    pub attestation_roots: Vec<PathBuf>,
 }
 
 /// A configuration that cannot be used, with a sentence saying why.
@@ -325,7 +346,11 @@ impl Config {
                 scheme_of(url)
             )));
         }
+        let policy = crate::services::policy::Policy::from_section(&f.policy.unwrap_or_default())
+            .map_err(ConfigError)?;
         Ok(Self {
+            policy,
+            attestation_roots: f.attestation.and_then(|a| a.roots).unwrap_or_default(),
             store_url,
             ephemeral_url,
             ephemeral_key_prefix: key_prefix

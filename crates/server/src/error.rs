@@ -43,6 +43,23 @@ pub enum Error {
     CeremonyNotFound,
     /// Sign-up is closed by configuration (`signup_open = false`).
     SignupClosed,
+    /// The authenticator does not meet the tier the account requires; the message says why in
+    /// plain words (it is about the user's own authenticator, so safe to show).
+    PolicyRefused {
+        /// The tier that was required.
+        tier: String,
+        /// What is missing.
+        message: String,
+    },
+    /// The action needs a fresh step-up (`POST /api/webauthn/stepup/start`).
+    StepUpRequired {
+        /// The action.
+        action: String,
+        /// The assurance level it needs.
+        level: u8,
+    },
+    /// None of the account's passkeys can reach the requested level.
+    StepUpImpossible(u8),
     /// The username is already registered.
     UsernameTaken,
     /// This credential id is already registered (to this or another account).
@@ -100,6 +117,9 @@ impl Error {
             Self::CeremonyNotFound => "ceremony_expired",
             Self::SignupClosed => "signup_closed",
             Self::UsernameTaken => "username_taken",
+            Self::PolicyRefused { .. } => "policy_refused",
+            Self::StepUpRequired { .. } => "step_up_required",
+            Self::StepUpImpossible(_) => "step_up_impossible",
             Self::CredentialAlreadyRegistered => "credential_exists",
             Self::NotFound(_) => "not_found",
             Self::LastPasskey => "last_passkey",
@@ -123,6 +143,14 @@ impl Error {
             }
             Self::SignupClosed => "Sign-up is closed on this server.".into(),
             Self::UsernameTaken => "This username is taken.".into(),
+            Self::PolicyRefused { message, .. } => message.clone(),
+            Self::StepUpRequired { .. } => {
+                "Confirm it is you with your passkey to continue.".into()
+            }
+            Self::StepUpImpossible(level) => format!(
+                "None of your passkeys can confirm this action (it needs assurance level {level}). \
+                 Add a security key that meets your organisation's policy."
+            ),
             Self::CredentialAlreadyRegistered => "This passkey is already registered.".into(),
             Self::NotFound(what) => format!("No such {what}."),
             Self::LastPasskey => "This is your last passkey: add another passkey before \

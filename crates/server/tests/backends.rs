@@ -150,6 +150,8 @@ fn user(name: &str) -> User {
         username: name.to_owned(),
         display_name: format!("{name} (display)"),
         created_at: 1_700_000_000,
+        required_tier: Some("tier2".into()),
+        group: Some("staff".into()),
     }
 }
 
@@ -193,6 +195,9 @@ fn session(owner: &User, credential_id: &[u8], tag: u8) -> Session {
         expires_at: t + 3600,
         revoked_at: None,
         user_agent: Some("Test/1.0".into()),
+        aal: 2,
+        tier: Some("tier2".into()),
+        assurance_reasons: vec!["user_verified".into(), "device_bound".into()],
     }
 }
 

@@ -41,6 +41,12 @@ pub enum AttestationTrust {
     /// The statement verified but no anchors are configured for its format or AAGUID, so the
     /// chain was not evaluated.
     NotEvaluated,
+    /// The chain does not lead to a configured anchor, and the relying party's
+    /// [`AttestationRequirement::Assess`] asked to record that rather than fail.
+    Untrusted {
+        /// Why the chain was not accepted.
+        detail: String,
+    },
 }
 
 /// A verified registration: everything the credential record needs (§7.1 step 27).
@@ -355,11 +361,20 @@ fn assess_trust(
         }
         return Ok(AttestationTrust::NotEvaluated);
     }
-    trust::verify_chain(&outcome.trust_path, &anchors, rp.now(), &rp.chain_policy())
-        .map(|v| AttestationTrust::Trusted {
+    match trust::verify_chain(&outcome.trust_path, &anchors, rp.now(), &rp.chain_policy()) {
+        Ok(v) => Ok(AttestationTrust::Trusted {
             anchor_subject: v.anchor_subject,
-        })
-        .map_err(|e| untrusted("the attestation certificate chain is not valid", Some(e)))
+        }),
+        Err(e) if rp.attestation_requirement == AttestationRequirement::Assess => {
+            Ok(AttestationTrust::Untrusted {
+                detail: e.to_string(),
+            })
+        }
+        Err(e) => Err(untrusted(
+            "the attestation certificate chain is not valid",
+            Some(e),
+        )),
+    }
 }
 
 /// §7.1 step 25: the credential id is at most 1023 bytes, and it is the id the client reported.

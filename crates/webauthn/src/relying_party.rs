@@ -40,6 +40,12 @@ pub enum AttestationRequirement {
     Any,
     /// The attestation must chain to a configured anchor (basic, attca or anonca).
     Trusted,
+    /// Evaluate the chain when anchors are configured, but never fail the ceremony for lack
+    /// of trust: a chain that does not lead to an anchor is reported as
+    /// [`AttestationTrust::Untrusted`](crate::registration::AttestationTrust::Untrusted), for a
+    /// policy above the verifier to decide (a server whose accounts need attestation in some
+    /// tiers only).
+    Assess,
 }
 
 /// A relying party's configuration.

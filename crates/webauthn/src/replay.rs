@@ -309,6 +309,7 @@ pub fn run_case(
                             registration::AttestationTrust::Trusted { .. } => "trusted",
                             registration::AttestationTrust::NoTrustPath => "no_trust_path",
                             registration::AttestationTrust::NotEvaluated => "not_evaluated",
+                            registration::AttestationTrust::Untrusted { .. } => "untrusted",
                         }
                         .to_string(),
                     ),

@@ -762,3 +762,36 @@ fn a_chain_to_an_unknown_root_fails_step_24_and_required_attestation_refuses_sel
         "7.1.24"
     );
 }
+
+#[test]
+fn assessing_attestation_records_an_unknown_root_instead_of_failing() {
+    use passkeyd_testkit::{LeafOptions, TestPki};
+    use passkeyd_webauthn::registration::AttestationTrust;
+    use passkeyd_webauthn::relying_party::AttestationRequirement;
+    use passkeyd_webauthn::trust::{Certificate, TrustAnchors};
+    let pki = TestPki::new();
+    let mut anchors = TrustAnchors::new();
+    anchors.add(Certificate::from_der(&pki.root_der()).expect("root"));
+    let mut assessing = rp().with_format_anchors("packed", anchors);
+    assessing.attestation_requirement = AttestationRequirement::Assess;
+    let aaguid = [0x25; 16];
+    let untrusted = pki.attestation_cert(&LeafOptions::new(aaguid).untrusted());
+    let mut auth = SoftAuthenticator::new(Alg::Es256).with_aaguid(aaguid);
+    let p = reg_params(b"a").with_attestation(AttestationKind::PackedX5c(untrusted));
+    let v = register(&assessing, &mut auth, &reg_state(b"a"), p).expect("registration");
+    assert!(
+        matches!(v.trust, AttestationTrust::Untrusted { .. }),
+        "{:?}",
+        v.trust
+    );
+    // A chain to the configured root is still trusted, and a bad signature still fails.
+    let mut auth = SoftAuthenticator::new(Alg::Es256).with_aaguid(aaguid);
+    let p = reg_params(b"b").with_attestation(AttestationKind::PackedX5c(pki.attestation(aaguid)));
+    let v = register(&assessing, &mut auth, &reg_state(b"b"), p).expect("registration");
+    assert!(matches!(v.trust, AttestationTrust::Trusted { .. }));
+    let mut auth = SoftAuthenticator::new(Alg::Es256).with_aaguid(aaguid);
+    let p = reg_params(b"c")
+        .with_attestation(AttestationKind::PackedX5c(pki.attestation(aaguid)))
+        .with_tamper(passkeyd_testkit::Tamper::FlipSignatureBit);
+    assert!(register(&assessing, &mut auth, &reg_state(b"c"), p).is_err());
+}

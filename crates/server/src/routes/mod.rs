@@ -179,7 +179,11 @@ impl Error {
             }
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthenticated | Self::AuthenticationFailed { .. } => StatusCode::UNAUTHORIZED,
-            Self::SignupClosed | Self::ForbiddenOrigin(_) => StatusCode::FORBIDDEN,
+            Self::SignupClosed
+            | Self::ForbiddenOrigin(_)
+            | Self::PolicyRefused { .. }
+            | Self::StepUpRequired { .. }
+            | Self::StepUpImpossible(_) => StatusCode::FORBIDDEN,
             Self::UsernameTaken | Self::CredentialAlreadyRegistered | Self::LastPasskey => {
                 StatusCode::CONFLICT
             }

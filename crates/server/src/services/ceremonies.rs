@@ -16,6 +16,8 @@
 //! `allowCredentials` ([`super::fake`]) and fail at finish exactly like a wrong passkey.
 
 use super::fake::FakeCredentials;
+use super::policy::UvRule;
+use super::policy::{Facts, Policy};
 use super::sessions::{CurrentSession, NewSession, Sessions};
 use super::{clean_name, ct_eq, now, random_bytes};
 use crate::ephemeral::{ChallengeStore, EphemeralError};
@@ -26,9 +28,9 @@ use passkeyd_webauthn::authentication::{CredentialRecord, verify_assertion};
 use passkeyd_webauthn::b64;
 use passkeyd_webauthn::cose::CosePublicKey;
 use passkeyd_webauthn::json::{
-    AuthenticationResponseJSON, CredentialDescriptorJSON, CredentialType,
-    PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON,
-    ResidentKeyRequirement, UserVerificationRequirement,
+    AttestationConveyance, AuthenticationResponseJSON, CredentialDescriptorJSON, CredentialType,
+    PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialHint,
+    PublicKeyCredentialRequestOptionsJSON, ResidentKeyRequirement, UserVerificationRequirement,
 };
 use passkeyd_webauthn::options::{
     AuthenticationState, CreationOptionsBuilder, RegistrationState, RequestOptionsBuilder,
@@ -56,6 +58,9 @@ enum Pending {
         state: RegistrationState,
         /// Present for a sign-up: the account to create at finish.
         signup: Option<Signup>,
+        /// The policy tier the credential must meet.
+        #[serde(default)]
+        tier: Option<String>,
     },
     Authentication {
         state: AuthenticationState,
@@ -105,6 +110,7 @@ pub struct Ceremonies {
     signup_open: bool,
     fake: FakeCredentials,
     challenge_ttl: Duration,
+    policy: Policy,
 }
 
 /// Normalises a username: trimmed, lower-case, 1 to 64 characters, no control characters.
@@ -140,6 +146,8 @@ pub struct CeremonySettings {
     pub challenge_ttl: Duration,
     /// The server secret (fake credentials).
     pub secret: Vec<u8>,
+    /// Authenticator tiers.
+    pub policy: Policy,
 }
 
 impl Ceremonies {
@@ -159,7 +167,13 @@ impl Ceremonies {
             rp_name: settings.rp_name,
             signup_open: settings.signup_open,
             challenge_ttl: settings.challenge_ttl,
+            policy: settings.policy,
         }
+    }
+
+    /// The authenticator policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     async fn put_pending(&self, pending: &Pending) -> Result<String, Error> {
@@ -190,15 +204,19 @@ impl Ceremonies {
         username: Option<&str>,
         display_name: Option<&str>,
     ) -> Result<Started<PublicKeyCredentialCreationOptionsJSON>, Error> {
-        let (handle, username, display_name, exclude, signup) = match current {
+        let (handle, username, display_name, exclude, signup, tier) = match current {
             Some(cur) => {
                 let existing = self.store.credentials_for_user(&cur.user.handle).await?;
+                let tier = self
+                    .policy
+                    .required_tier(cur.user.required_tier.as_deref(), cur.user.group.as_deref());
                 (
                     cur.user.handle.clone(),
                     cur.user.username.clone(),
                     cur.user.display_name.clone(),
                     existing.iter().map(descriptor).collect(),
                     None,
+                    tier,
                 )
             }
             None => {
@@ -226,8 +244,33 @@ impl Ceremonies {
                     username: username.clone(),
                     display_name: display_name.clone(),
                 };
-                (handle, username, display_name, Vec::new(), Some(signup))
+                let tier = self.policy.required_tier(None, None);
+                (
+                    handle,
+                    username,
+                    display_name,
+                    Vec::new(),
+                    Some(signup),
+                    tier,
+                )
             }
+        };
+        // Ask the browser for what the tier needs, so that a suitable authenticator is offered
+        // and an unsuitable one is refused before the user has gone through it all.
+        let uv = match tier.user_verification {
+            UvRule::Required => UserVerificationRequirement::Required,
+            UvRule::Preferred => UserVerificationRequirement::Preferred,
+            UvRule::Discouraged => UserVerificationRequirement::Discouraged,
+        };
+        let attestation = if tier.attestation_required {
+            AttestationConveyance::Direct
+        } else {
+            AttestationConveyance::None
+        };
+        let hints = if tier.allow_synced {
+            Vec::new()
+        } else {
+            vec![PublicKeyCredentialHint::SecurityKey]
         };
         let (options, state) = CreationOptionsBuilder::new(
             self.rp.rp_id(),
@@ -237,11 +280,18 @@ impl Ceremonies {
             &display_name,
         )
         .resident_key(ResidentKeyRequirement::Required)
-        .user_verification(UserVerificationRequirement::Preferred)
+        .user_verification(uv)
+        .attestation(attestation, Vec::new())
+        .hints(hints)
         .exclude_credentials(exclude)
         .build();
+        let tier = Some(tier.name.clone());
         let key = self
-            .put_pending(&Pending::Registration { state, signup })
+            .put_pending(&Pending::Registration {
+                state,
+                signup,
+                tier,
+            })
             .await?;
         Ok(Started { options, key })
     }
@@ -258,7 +308,12 @@ impl Ceremonies {
         let Some(key) = key else {
             return Err(Error::CeremonyNotFound);
         };
-        let Some(Pending::Registration { state, signup }) = self.take_pending(key).await? else {
+        let Some(Pending::Registration {
+            state,
+            signup,
+            tier,
+        }) = self.take_pending(key).await?
+        else {
             return Err(Error::CeremonyNotFound);
         };
         if signup.is_none() {
@@ -295,6 +350,27 @@ impl Ceremonies {
                 },
             },
         )?;
+        let facts = Facts {
+            user_verified: v.user_verified,
+            backup_eligible: v.backup_eligible,
+            attested: matches!(v.trust, AttestationTrust::Trusted { .. }),
+            aaguid: v.aaguid,
+        };
+        let required = match tier.as_deref().and_then(|n| self.policy.tier(n)) {
+            Some(t) => t,
+            None => match current {
+                Some(cur) => self
+                    .policy
+                    .required_tier(cur.user.required_tier.as_deref(), cur.user.group.as_deref()),
+                None => self.policy.required_tier(None, None),
+            },
+        };
+        if let Some(why) = self.policy.check(required, &facts) {
+            return Err(Error::PolicyRefused {
+                tier: required.name.clone(),
+                message: why,
+            });
+        }
         let t = now();
         let credential = Credential {
             id: v.credential_id.clone(),
@@ -313,6 +389,7 @@ impl Ceremonies {
                 }
                 AttestationTrust::NoTrustPath => "no_trust_path".into(),
                 AttestationTrust::NotEvaluated => "not_evaluated".into(),
+                AttestationTrust::Untrusted { detail } => format!("untrusted: {detail}"),
             },
             authenticator_attachment: v.authenticator_attachment.clone(),
             backup_eligible: v.backup_eligible,
@@ -334,11 +411,14 @@ impl Ceremonies {
                     username: s.username,
                     display_name: s.display_name,
                     created_at: t,
+                    required_tier: None,
+                    group: None,
                 };
                 self.store.create_account(&user, &credential).await?;
+                let assurance = self.policy.assess(&facts);
                 Some(
                     self.sessions
-                        .create(&user.handle, &credential.id, v.user_verified, user_agent)
+                        .create(&user.handle, &credential.id, &assurance, user_agent)
                         .await?,
                 )
             }
@@ -481,12 +561,15 @@ impl Ceremonies {
         let Some(user) = self.store.user_by_handle(&credential.user_handle).await? else {
             return Err(Error::Internal("credential without an account".into()));
         };
-        let new_session = self.sessions.prepare(
-            &user.handle,
-            &credential.id,
-            verified.user_verified,
-            user_agent,
-        )?;
+        let assurance = self.policy.assess(&Facts {
+            user_verified: verified.user_verified,
+            backup_eligible: credential.backup_eligible,
+            attested: credential.attestation_trust.starts_with("trusted"),
+            aaguid: credential.aaguid,
+        });
+        let new_session =
+            self.sessions
+                .prepare(&user.handle, &credential.id, &assurance, user_agent)?;
         // One transaction: the counter compare-and-set, the new session, and the revocation of
         // the browser's previous session (a sign-in replaces it rather than leaving it alive
         // beside the new one). A lost compare-and-set writes nothing.

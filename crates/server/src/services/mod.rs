@@ -10,6 +10,7 @@
 pub mod ceremonies;
 pub mod credentials;
 pub mod fake;
+pub mod policy;
 pub mod sessions;
 pub mod tokens;
 

@@ -10,6 +10,7 @@
 //!
 //! A database leak gives hashes, which cannot be presented as cookies.
 
+use super::policy::Assurance;
 use super::{now, random_bytes, sha256};
 use crate::error::Error;
 use crate::store::{Session, Store, User};
@@ -73,10 +74,10 @@ impl Sessions {
         &self,
         user_handle: &[u8],
         credential_id: &[u8],
-        user_verified: bool,
+        assurance: &Assurance,
         user_agent: Option<String>,
     ) -> Result<NewSession, Error> {
-        let new = self.prepare(user_handle, credential_id, user_verified, user_agent)?;
+        let new = self.prepare(user_handle, credential_id, assurance, user_agent)?;
         self.store.create_session(&new.session).await?;
         Ok(new)
     }
@@ -88,7 +89,7 @@ impl Sessions {
         &self,
         user_handle: &[u8],
         credential_id: &[u8],
-        user_verified: bool,
+        assurance: &Assurance,
         user_agent: Option<String>,
     ) -> Result<NewSession, Error> {
         let token = random_bytes::<32>()?;
@@ -99,12 +100,15 @@ impl Sessions {
             public_id,
             user_handle: user_handle.to_vec(),
             credential_id: credential_id.to_vec(),
-            user_verified,
+            user_verified: assurance.reasons.iter().any(|r| r == "user_verified"),
             authenticated_at: t,
             last_seen_at: t,
             expires_at: t.saturating_add(self.absolute),
             revoked_at: None,
             user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
+            aal: assurance.aal,
+            tier: assurance.tier.clone(),
+            assurance_reasons: assurance.reasons.clone(),
         };
         Ok(NewSession {
             token: b64::encode(token),

@@ -26,6 +26,10 @@ pub struct User {
     pub display_name: String,
     /// Unix seconds.
     pub created_at: i64,
+    /// The policy tier this account requires; `None`: its group's, else the policy default.
+    pub required_tier: Option<String>,
+    /// The account's group (a group can carry a tier); `None`: none.
+    pub group: Option<String>,
 }
 
 /// Whether a credential may be used.
@@ -161,6 +165,28 @@ pub struct Session {
     pub revoked_at: Option<i64>,
     /// The browser's User-Agent at sign-in, to recognise the session in a list.
     pub user_agent: Option<String>,
+    /// NIST SP 800-63B authenticator assurance level of the sign-in (1-3).
+    pub aal: u8,
+    /// The highest policy tier the sign-in's credential and ceremony met.
+    pub tier: Option<String>,
+    /// Why the level is what it is (reason codes such as `user_verified`, `device_bound`).
+    pub assurance_reasons: Vec<String>,
+}
+
+/// A step-up: a fresh ceremony that raised a session's assurance for one action, until
+/// `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Elevation {
+    /// What it allows (`delete_account`, or an application's own action name).
+    pub action: String,
+    /// The assurance level the step-up ceremony reached.
+    pub aal: u8,
+    /// The credential used.
+    pub credential_id: Vec<u8>,
+    /// Unix seconds.
+    pub granted_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
 
 /// A storage failure the services can act on.
@@ -255,6 +281,33 @@ pub trait Store: Send + Sync + 'static {
         expected: Option<i64>,
         value: &[u8],
     ) -> Result<bool, StoreError>;
+
+    /// Completes a verified step-up in one transaction: the counter compare-and-set, then the
+    /// elevation for `session_hash` (replacing an older one for the same action). False (and
+    /// nothing written) when the compare-and-set lost.
+    async fn complete_step_up(
+        &self,
+        credential_id: &[u8],
+        advance: &CounterAdvance,
+        session_hash: &[u8; 32],
+        elevation: &Elevation,
+    ) -> Result<bool, StoreError>;
+    /// The session's elevations that have not expired at `now`.
+    async fn elevations(
+        &self,
+        session_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Vec<Elevation>, StoreError>;
+    /// Sets the tier an account requires and its group; false when there is no such user.
+    async fn set_user_policy(
+        &self,
+        username: &str,
+        required_tier: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<bool, StoreError>;
+    /// Deletes an account with its credentials, sessions and elevations; false when there is
+    /// no such account.
+    async fn delete_user(&self, handle: &[u8]) -> Result<bool, StoreError>;
 
     /// Stores a new session.
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;

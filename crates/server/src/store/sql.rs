@@ -69,6 +69,8 @@ macro_rules! sql_store {
                 username: row.try_get("username").map_err(backend)?,
                 display_name: row.try_get("display_name").map_err(backend)?,
                 created_at: row.try_get("created_at").map_err(backend)?,
+                required_tier: row.try_get("required_tier").map_err(backend)?,
+                group: row.try_get("group_name").map_err(backend)?,
             })
         }
 
@@ -130,6 +132,13 @@ macro_rules! sql_store {
                 expires_at: row.try_get("expires_at").map_err(backend)?,
                 revoked_at: row.try_get("revoked_at").map_err(backend)?,
                 user_agent: row.try_get("user_agent").map_err(backend)?,
+                aal: u8::try_from(row.try_get::<i64, _>("aal").map_err(backend)?)
+                    .map_err(backend)?,
+                tier: row.try_get("tier").map_err(backend)?,
+                assurance_reasons: serde_json::from_str(
+                    &row.try_get::<String, _>("assurance_reasons").map_err(backend)?,
+                )
+                .map_err(|e| backend(format!("column assurance_reasons: {e}")))?,
             })
         }
         async fn insert_credential_on<'c, E>(executor: E, c: &Credential) -> Result<(), StoreError>
@@ -197,8 +206,9 @@ macro_rules! sql_store {
         {
             sqlx::query(
                 "INSERT INTO sessions (id_hash, public_id, user_handle, credential_id, user_verified, \
-                 authenticated_at, last_seen_at, expires_at, revoked_at, user_agent) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 authenticated_at, last_seen_at, expires_at, revoked_at, user_agent, aal, tier, \
+                 assurance_reasons) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(b64::encode(s.id_hash))
             .bind(&s.public_id)
@@ -210,6 +220,9 @@ macro_rules! sql_store {
             .bind(s.expires_at)
             .bind(s.revoked_at)
             .bind(&s.user_agent)
+            .bind(i64::from(s.aal))
+            .bind(&s.tier)
+            .bind(serde_json::to_string(&s.assurance_reasons).map_err(backend)?)
             .execute(executor)
             .await
             .map_err(backend)?;
@@ -230,12 +243,15 @@ macro_rules! sql_store {
             async fn create_account(&self, user: &User, credential: &Credential) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(backend)?;
                 sqlx::query(
-                    "INSERT INTO users (handle, username, display_name, created_at) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO users (handle, username, display_name, created_at, required_tier, \
+                     group_name) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(b64::encode(&user.handle))
                 .bind(&user.username)
                 .bind(&user.display_name)
                 .bind(user.created_at)
+                .bind(&user.required_tier)
+                .bind(&user.group)
                 .execute(&mut *tx)
                 .await
                 .map_err(insert_error)?;
@@ -452,6 +468,15 @@ macro_rules! sql_store {
             }
 
             async fn purge_sessions(&self, before: i64) -> Result<u64, StoreError> {
+                sqlx::query(
+                    "DELETE FROM elevations WHERE expires_at < $1 OR session_hash IN \
+                     (SELECT id_hash FROM sessions WHERE expires_at < $1 \
+                      OR (revoked_at IS NOT NULL AND revoked_at < $1))",
+                )
+                .bind(before)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
                 let r = sqlx::query(
                     "DELETE FROM sessions WHERE expires_at < $1 \
                      OR (revoked_at IS NOT NULL AND revoked_at < $1)",
@@ -461,6 +486,115 @@ macro_rules! sql_store {
                 .await
                 .map_err(backend)?;
                 Ok(r.rows_affected())
+            }
+
+            async fn complete_step_up(
+                &self,
+                credential_id: &[u8],
+                advance: &CounterAdvance,
+                session_hash: &[u8; 32],
+                e: &Elevation,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                if !advance_counter_on(&mut *tx, credential_id, advance).await? {
+                    return Ok(false);
+                }
+                let hash = b64::encode(session_hash);
+                sqlx::query("DELETE FROM elevations WHERE session_hash = $1 AND action = $2")
+                    .bind(&hash)
+                    .bind(&e.action)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                sqlx::query(
+                    "INSERT INTO elevations (session_hash, action, aal, credential_id, granted_at, \
+                     expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&hash)
+                .bind(&e.action)
+                .bind(i64::from(e.aal))
+                .bind(b64::encode(&e.credential_id))
+                .bind(e.granted_at)
+                .bind(e.expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                Ok(true)
+            }
+
+            async fn elevations(
+                &self,
+                session_hash: &[u8; 32],
+                now: i64,
+            ) -> Result<Vec<Elevation>, StoreError> {
+                let rows: Vec<(String, i64, String, i64, i64)> = sqlx::query_as(
+                    "SELECT action, aal, credential_id, granted_at, expires_at FROM elevations \
+                     WHERE session_hash = $1 AND expires_at > $2 ORDER BY action",
+                )
+                .bind(b64::encode(session_hash))
+                .bind(now)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.into_iter()
+                    .map(|(action, aal, credential_id, granted_at, expires_at)| {
+                        Ok(Elevation {
+                            action,
+                            aal: u8::try_from(aal).map_err(backend)?,
+                            credential_id: b64::decode(&credential_id)
+                                .map_err(|e| backend(format!("column credential_id: {e}")))?,
+                            granted_at,
+                            expires_at,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn set_user_policy(
+                &self,
+                username: &str,
+                required_tier: Option<&str>,
+                group: Option<&str>,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query(
+                    "UPDATE users SET required_tier = $1, group_name = $2 WHERE username = $3",
+                )
+                .bind(required_tier)
+                .bind(group)
+                .bind(username)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn delete_user(&self, handle: &[u8]) -> Result<bool, StoreError> {
+                let handle = b64::encode(handle);
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                // Children first, so the result does not depend on foreign-key cascades.
+                sqlx::query(
+                    "DELETE FROM elevations WHERE session_hash IN \
+                     (SELECT id_hash FROM sessions WHERE user_handle = $1)",
+                )
+                .bind(&handle)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                for table in ["sessions", "credentials"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE user_handle = $1"))
+                        .bind(&handle)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+                let r = sqlx::query("DELETE FROM users WHERE handle = $1")
+                    .bind(&handle)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                Ok(r.rows_affected() == 1)
             }
 
             async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
