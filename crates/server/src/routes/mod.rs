@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod ops;
 pub mod session;
 pub mod static_files;
+pub mod stepup;
 pub mod tokens;
 pub mod webauthn;
 
@@ -79,6 +80,12 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/sessions/{id}",
             axum::routing::delete(session::revoke_session),
+        )
+        .route("/api/webauthn/stepup/start", post(stepup::stepup_start))
+        .route("/api/webauthn/stepup/finish", post(stepup::stepup_finish))
+        .route(
+            "/api/account",
+            axum::routing::delete(stepup::delete_account),
         )
         .route("/api/token", post(tokens::issue_token))
         .route("/api/session/introspect", post(tokens::introspect))
@@ -168,6 +175,12 @@ pub struct ErrorBody {
     pub error: String,
     /// A sentence for the user.
     pub message: String,
+    /// For `step_up_required`: the action to step up for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// For `step_up_required`: the assurance level to reach.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<u8>,
 }
 
 impl Error {
@@ -211,9 +224,15 @@ impl IntoResponse for Error {
             }
             _ => tracing::info!(code = self.internal_code(), error = %self, "request refused"),
         }
+        let (action, level) = match &self {
+            Self::StepUpRequired { action, level } => (Some(action.clone()), Some(*level)),
+            _ => (None, None),
+        };
         let body = ErrorBody {
             error: self.public_code().to_owned(),
             message: self.public_message(),
+            action,
+            level,
         };
         (status, Json(body)).into_response()
     }
@@ -246,6 +265,8 @@ async fn json_error_bodies(response: Response) -> Response {
         Json(ErrorBody {
             error: code.into(),
             message: message.into(),
+            action: None,
+            level: None,
         }),
     )
         .into_response();

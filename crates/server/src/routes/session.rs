@@ -1,5 +1,6 @@
 //! `/api/session` (the current session) and `/api/sessions` (all of the account's sessions).
 
+use super::stepup::ElevationView;
 use super::webauthn::UserView;
 use super::{MaybeSession, SignedIn, set_cookie, with_cookies};
 use crate::app::AppState;
@@ -28,6 +29,25 @@ pub struct SessionInfo {
     pub authenticated_at: String,
     /// RFC 3339: when the session ends without further requests (idle or absolute limit).
     pub expires_at: String,
+    /// The sign-in's assurance.
+    pub assurance: AssuranceView,
+    /// Live step-up elevations of this session.
+    pub elevations: Vec<ElevationView>,
+}
+
+/// How sure passkeyd is of who signed in, and why.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssuranceView {
+    /// NIST SP 800-63B authenticator assurance level, 1-3.
+    pub aal: u8,
+    /// The highest policy tier the sign-in met.
+    pub tier: Option<String>,
+    /// Reason codes: `user_verified` / `user_not_verified`, `device_bound` / `synced`,
+    /// `attested` / `not_attested`, `tier:NAME`, `aalN`.
+    pub reasons: Vec<String>,
+    /// Seconds since the sign-in ceremony.
+    pub age_seconds: i64,
 }
 
 /// One entry of `GET /api/sessions`.
@@ -61,8 +81,10 @@ pub struct SessionView {
 pub async fn current_session(
     State(state): State<AppState>,
     SignedIn(cur): SignedIn,
-) -> Json<SessionInfo> {
-    Json(SessionInfo {
+) -> Result<Json<SessionInfo>, Error> {
+    let t = crate::services::now();
+    let elevations = state.store.elevations(&cur.session.id_hash, t).await?;
+    Ok(Json(SessionInfo {
         user: UserView {
             username: cur.user.username.clone(),
             display_name: cur.user.display_name.clone(),
@@ -71,7 +93,14 @@ pub async fn current_session(
         user_verified: cur.session.user_verified,
         authenticated_at: rfc3339(cur.session.authenticated_at),
         expires_at: rfc3339(state.sessions.expires_at(&cur.session)),
-    })
+        assurance: AssuranceView {
+            aal: cur.session.aal,
+            tier: cur.session.tier.clone(),
+            reasons: cur.session.assurance_reasons.clone(),
+            age_seconds: (t - cur.session.authenticated_at).max(0),
+        },
+        elevations: elevations.iter().map(ElevationView::from).collect(),
+    }))
 }
 
 /// Signs out: revokes the current session (if any) and clears the cookie. Always 204.

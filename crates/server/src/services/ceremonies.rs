@@ -22,7 +22,7 @@ use super::sessions::{CurrentSession, NewSession, Sessions};
 use super::{clean_name, ct_eq, now, random_bytes};
 use crate::ephemeral::{ChallengeStore, EphemeralError};
 use crate::error::Error;
-use crate::store::{CounterAdvance, Credential, CredentialStatus, Store, User};
+use crate::store::{CounterAdvance, Credential, CredentialStatus, Elevation, Store, User};
 use passkeyd_webauthn::aaguid::name_for;
 use passkeyd_webauthn::authentication::{CredentialRecord, verify_assertion};
 use passkeyd_webauthn::b64;
@@ -65,6 +65,41 @@ enum Pending {
     Authentication {
         state: AuthenticationState,
     },
+    StepUp {
+        state: AuthenticationState,
+        /// The session the elevation will be bound to (SHA-256 of its token).
+        session_hash: [u8; 32],
+        action: String,
+        level: u8,
+        max_age_secs: i64,
+    },
+}
+
+/// A granted step-up.
+#[derive(Debug, Clone)]
+pub struct SteppedUp {
+    /// The elevation now bound to the session.
+    pub elevation: Elevation,
+}
+
+/// Longest action name, in characters.
+pub const MAX_ACTION_CHARS: usize = 64;
+
+/// Checks an action name: 1-64 characters of `a-z 0-9 _ . : -`.
+pub fn validate_action(action: &str) -> Result<(), Error> {
+    let ok = !action.is_empty()
+        && action.len() <= MAX_ACTION_CHARS
+        && action
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.:-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::bad_request(
+            "invalid_request",
+            "action: 1 to 64 characters of a-z, 0-9, _ . : -",
+        ))
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -509,10 +544,10 @@ impl Ceremonies {
         };
         let state = match self.take_pending(&key).await? {
             Some(Pending::Authentication { state }) => state,
-            Some(Pending::Registration { .. }) => {
+            Some(Pending::Registration { .. } | Pending::StepUp { .. }) => {
                 return Err(Error::auth_failed(
                     "challenge_wrong_kind",
-                    "challenge key belongs to a registration",
+                    "challenge key belongs to a registration or a step-up",
                 ));
             }
             None => {
@@ -596,5 +631,207 @@ impl Ceremonies {
             ));
         }
         Ok(SignedIn { user, new_session })
+    }
+
+    fn facts_of(c: &Credential, user_verified: bool) -> Facts {
+        Facts {
+            user_verified,
+            backup_eligible: c.backup_eligible,
+            attested: c.attestation_trust.starts_with("trusted"),
+            aaguid: c.aaguid,
+        }
+    }
+
+    /// `stepup/start`: a user-verified ceremony for the signed-in account, offering only its
+    /// passkeys that can reach `level`, whose success grants `action` for `max_age` seconds
+    /// (the policy's default when `None`, never more than its maximum).
+    pub async fn start_step_up(
+        &self,
+        current: &CurrentSession,
+        action: &str,
+        level: u8,
+        max_age: Option<u64>,
+    ) -> Result<Started<PublicKeyCredentialRequestOptionsJSON>, Error> {
+        validate_action(action)?;
+        if !(1..=3).contains(&level) {
+            return Err(Error::bad_request("invalid_request", "level: 1, 2 or 3"));
+        }
+        let max_age = max_age.unwrap_or(self.policy.stepup_default_age_secs);
+        if max_age == 0 || max_age > self.policy.stepup_max_age_secs {
+            return Err(Error::bad_request(
+                "invalid_request",
+                format!("max_age: 1 to {} seconds", self.policy.stepup_max_age_secs),
+            ));
+        }
+        let able: Vec<_> = self
+            .store
+            .credentials_for_user(&current.user.handle)
+            .await?
+            .iter()
+            .filter(|c| c.status == CredentialStatus::Active)
+            .filter(|c| self.policy.reachable_aal(&Self::facts_of(c, true)) >= level)
+            .map(descriptor)
+            .collect();
+        if able.is_empty() {
+            return Err(Error::StepUpImpossible(level));
+        }
+        let (options, state) =
+            RequestOptionsBuilder::for_user(self.rp.rp_id(), &current.user.handle, able)
+                .user_verification(UserVerificationRequirement::Required)
+                .build();
+        let key = self
+            .put_pending(&Pending::StepUp {
+                state,
+                session_hash: current.session.id_hash,
+                action: action.to_owned(),
+                level,
+                max_age_secs: i64::try_from(max_age).unwrap_or(i64::MAX),
+            })
+            .await?;
+        Ok(Started { options, key })
+    }
+
+    /// `stepup/finish`: verifies the assertion (user verification required, a passkey of the
+    /// same account, the level reached) and binds the elevation to the session, atomically
+    /// with the counter update. Every failure is [`Error::AuthenticationFailed`].
+    pub async fn finish_step_up(
+        &self,
+        current: &CurrentSession,
+        body: &[u8],
+    ) -> Result<SteppedUp, Error> {
+        let mut value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| Error::auth_failed("invalid_body", format!("body is not JSON: {e}")))?;
+        let key = match value
+            .as_object_mut()
+            .ok_or_else(|| Error::auth_failed("invalid_body", "body is not a JSON object"))?
+            .remove("challengeKey")
+        {
+            Some(serde_json::Value::String(k)) => k,
+            _ => {
+                return Err(Error::auth_failed(
+                    "challenge_not_found",
+                    "no challengeKey in the step-up response",
+                ));
+            }
+        };
+        let Some(Pending::StepUp {
+            state,
+            session_hash,
+            action,
+            level,
+            max_age_secs,
+        }) = self.take_pending(&key).await?
+        else {
+            return Err(Error::auth_failed(
+                "challenge_not_found",
+                "unknown, expired, used or not a step-up challenge key",
+            ));
+        };
+        if !ct_eq(&session_hash, &current.session.id_hash) {
+            return Err(Error::auth_failed(
+                "stepup_wrong_session",
+                "the step-up was started by another session",
+            ));
+        }
+        let response: AuthenticationResponseJSON = serde_json::from_value(value).map_err(|e| {
+            Error::auth_failed(
+                "malformed_response",
+                format!("malformed AuthenticationResponseJSON: {e}"),
+            )
+        })?;
+        let Some(credential) = self.store.credential_by_id(&response.raw_id).await? else {
+            return Err(Error::auth_failed(
+                "unknown_credential",
+                format!("unknown credential id {}", b64::encode(&response.raw_id)),
+            ));
+        };
+        if !ct_eq(&credential.user_handle, &current.user.handle) {
+            return Err(Error::auth_failed(
+                "stepup_foreign_credential",
+                "the passkey belongs to another account",
+            ));
+        }
+        if credential.status != CredentialStatus::Active {
+            return Err(Error::auth_failed(
+                "credential_not_active",
+                format!("credential is {}", credential.status.as_str()),
+            ));
+        }
+        let public_key = CosePublicKey::from_cbor(&credential.public_key_cose, &self.rp.key_policy)
+            .map_err(|e| Error::Internal(format!("stored public key does not parse: {e}")))?;
+        let record = CredentialRecord {
+            credential_id: &credential.id,
+            user_handle: &credential.user_handle,
+            public_key: &public_key,
+            sign_count: credential.sign_count,
+            backup_eligible: credential.backup_eligible,
+            backup_state: credential.backup_state,
+            uv_initialized: credential.uv_initialized,
+        };
+        let verified = verify_assertion(&self.rp, &state, &response, &record).map_err(|e| {
+            Error::auth_failed(e.code(), format!("step {} {}: {e}", e.step(), e.code()))
+        })?;
+        let assurance = self
+            .policy
+            .assess(&Self::facts_of(&credential, verified.user_verified));
+        if assurance.aal < level {
+            return Err(Error::auth_failed(
+                "stepup_level_not_reached",
+                format!(
+                    "level {level} asked, the ceremony reached {}",
+                    assurance.aal
+                ),
+            ));
+        }
+        let t = now();
+        let elevation = Elevation {
+            action,
+            aal: assurance.aal,
+            credential_id: credential.id.clone(),
+            granted_at: t,
+            expires_at: t.saturating_add(max_age_secs),
+        };
+        let advanced = self
+            .store
+            .complete_step_up(
+                &credential.id,
+                &CounterAdvance {
+                    expected_sign_count: credential.sign_count,
+                    expected_use_count: credential.use_count,
+                    new_sign_count: verified.new_sign_count,
+                    backup_state: verified.backup_state,
+                    uv_initialized: verified.uv_initialized,
+                    last_used_at: t,
+                },
+                &current.session.id_hash,
+                &elevation,
+            )
+            .await?;
+        if !advanced {
+            return Err(Error::auth_failed(
+                "counter_race",
+                "counter compare-and-set lost: the credential was used concurrently",
+            ));
+        }
+        Ok(SteppedUp { elevation })
+    }
+
+    /// Whether the session holds a live elevation for `action` at `level` or above; the
+    /// error to answer when it does not.
+    pub async fn require_elevation(
+        &self,
+        current: &CurrentSession,
+        action: &str,
+        level: u8,
+    ) -> Result<Elevation, Error> {
+        self.store
+            .elevations(&current.session.id_hash, now())
+            .await?
+            .into_iter()
+            .find(|e| e.action == action && e.aal >= level)
+            .ok_or_else(|| Error::StepUpRequired {
+                action: action.to_owned(),
+                level,
+            })
     }
 }

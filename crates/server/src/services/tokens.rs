@@ -291,12 +291,35 @@ impl Tokens {
                 .min(iat),
             acr: acr_for(&amr),
             amr,
-            extra: serde_json::Map::new(),
+            extra: self.assurance_claims(current, iat).await?,
         };
         self.sync(false).await?;
         self.rotate_if_due().await?;
         let token = self.read().1.sign(&claims).map_err(internal)?;
         Ok(IssuedToken { token, claims })
+    }
+
+    /// `aal` (the sign-in's NIST level) and, when the session holds live step-up elevations,
+    /// `elevations: [{action, aal, exp}]`.
+    async fn assurance_claims(
+        &self,
+        current: &CurrentSession,
+        now: u64,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+        let mut extra = serde_json::Map::new();
+        extra.insert("aal".into(), current.session.aal.into());
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let elevations: Vec<serde_json::Value> = self
+            .store
+            .elevations(&current.session.id_hash, now)
+            .await?
+            .iter()
+            .map(|e| serde_json::json!({"action": e.action, "aal": e.aal, "exp": e.expires_at}))
+            .collect();
+        if !elevations.is_empty() {
+            extra.insert("elevations".into(), elevations.into());
+        }
+        Ok(extra)
     }
 
     /// The claims of `token` if it verifies for a configured audience and its session is
