@@ -139,6 +139,11 @@ async function initSignIn() {
 
   const current = await passkeyd.session().catch(() => null);
   if (current) return go(PAGES.account);
+  const flash = sessionStorage.getItem("passkeyd-flash");
+  if (flash) {
+    sessionStorage.removeItem("passkeyd-flash");
+    showStatus(flash, { kind: "success" });
+  }
 
   if (!passkeyd.isSupported()) {
     showError(passkeyd.MESSAGES.NotSupportedError);
@@ -256,6 +261,49 @@ async function initAccount() {
     since ? `Signed in ${formatWhen(current.authenticatedAt).toLowerCase()} with a passkey` : "Signed in with a passkey",
     current.userVerified ? "verified with your fingerprint, face or screen lock" : null,
   ].filter(Boolean).join(", ") + ".";
+
+  const assurance = current.assurance;
+  if (assurance) {
+    const words = {
+      user_not_verified: "no fingerprint, face or PIN check",
+      synced: "synced passkey",
+      device_bound: "device-bound passkey",
+      attested: "confirmed authenticator model",
+    };
+    const said = (assurance.reasons || []).map((r) => words[r]).filter(Boolean);
+    const p = $("#assurance");
+    p.textContent = "";
+    p.append(el("span", { class: "badge badge-current", title: "NIST SP 800-63B authenticator assurance level of this sign-in" }, `Assurance level ${assurance.aal}`));
+    for (const phrase of said) p.append(el("span", {}, phrase));
+    p.hidden = false;
+  }
+
+  /** Shows the step-up prompt; resolves true when the person chooses to continue. */
+  function askStepUp() {
+    const dialog = $("#stepup");
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "continue"), { once: true });
+      dialog.returnValue = "";
+      dialog.showModal();
+    });
+  }
+
+  $("#delete-account").addEventListener("click", async (event) => {
+    showError(null, $("#danger-error"));
+    const confirmDialog = $("#confirm-delete");
+    confirmDialog.returnValue = "";
+    confirmDialog.showModal();
+    const choice = await new Promise((resolve) => confirmDialog.addEventListener("close", () => resolve(confirmDialog.returnValue), { once: true }));
+    if (choice !== "delete") return;
+    try {
+      await busy(event.currentTarget, () => passkeyd.withStepUp(() => passkeyd.deleteAccount(), askStepUp));
+    } catch (error) {
+      if (error.code === "AbortError") return;
+      return showError(error, $("#danger-error"));
+    }
+    sessionStorage.setItem("passkeyd-flash", "Your account was deleted.");
+    go(PAGES.signin);
+  });
 
   $("#signout").addEventListener("click", async (event) => {
     try {

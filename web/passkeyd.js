@@ -399,9 +399,48 @@ export function createClient(settings = {}) {
     return api("DELETE", `/api/sessions/${encodeURIComponent(id)}`);
   }
 
+  /**
+   * Step-up: confirms it is still the account's owner with a user-verified passkey ceremony, and
+   * binds an elevation for `action` to this session. Resolves {success, elevation}.
+   * @param {{action: string, level?: number, maxAge?: number}} request
+   */
+  async function stepUp({ action, level, maxAge } = {}) {
+    cancelAutofill();
+    const body = { action };
+    if (level !== undefined) body.level = level;
+    if (maxAge !== undefined) body.max_age = maxAge;
+    const start = await api("POST", "/api/webauthn/stepup/start", body);
+    if (!start || !start.options) throw new PasskeydError("bad_response", MESSAGES.bad_response);
+    const assertion = await get(start.options);
+    return api("POST", "/api/webauthn/stepup/finish", { ...assertion, challengeKey: start.challengeKey });
+  }
+
+  /**
+   * Runs `task`; when the server answers `step_up_required`, asks `confirm(details)` (resolve true
+   * to go on: show your own prompt there), steps up for the named action and level, and runs
+   * `task` once more.
+   */
+  async function withStepUp(task, confirm = async () => true) {
+    try {
+      return await task();
+    } catch (error) {
+      if (!(error instanceof PasskeydError) || error.code !== "step_up_required") throw error;
+      const details = error.details || {};
+      if (!(await confirm(details))) throw new PasskeydError("AbortError", MESSAGES.AbortError);
+      await stepUp({ action: details.action, level: details.level });
+      return task();
+    }
+  }
+
+  /** Deletes the signed-in account (needs a fresh step-up: see withStepUp). */
+  function deleteAccount() {
+    return api("DELETE", "/api/account");
+  }
+
   return {
     configure, signUp, signIn, startAutofill, cancelAutofill, addPasskey, listPasskeys, renamePasskey,
-    removePasskey, session, signOut, listSessions, revokeSession, request: api,
+    removePasskey, session, signOut, listSessions, revokeSession, stepUp, withStepUp, deleteAccount,
+    request: api,
   };
 }
 
@@ -409,6 +448,6 @@ export function createClient(settings = {}) {
 const client = createClient();
 export const {
   configure, signUp, signIn, startAutofill, cancelAutofill, addPasskey, listPasskeys, renamePasskey,
-  removePasskey, session, signOut, listSessions, revokeSession,
+  removePasskey, session, signOut, listSessions, revokeSession, stepUp, withStepUp, deleteAccount,
 } = client;
 export default client;

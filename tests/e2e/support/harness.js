@@ -64,8 +64,11 @@ async function waitForHealth(base, child, logFile, timeoutMs = 60_000) {
   throw new Error(`passkeyd did not answer /healthz within ${timeoutMs} ms (${last})`);
 }
 
-/** Starts the server; returns {base, stop(), logFile}. `base` is http://localhost:PORT. */
-export async function startServer() {
+/**
+ * Starts the server; returns {base, stop(), logFile}. `base` is http://localhost:PORT. `config`
+ * is TOML text for `--config` (e.g. a `[policy]` section).
+ */
+export async function startServer({ config } = {}) {
   const port = await freePort();
   const base = `http://localhost:${port}`;
   if (process.env.PASSKEYD_E2E_MOCK === "1") {
@@ -78,6 +81,11 @@ export async function startServer() {
   const logFile = path.join(dataDir, "server.log");
   const log = fs.openSync(logFile, "a");
   const args = ["serve", "--listen", `127.0.0.1:${port}`, "--rp-id", "localhost", "--origin", base, "--data-dir", dataDir];
+  if (config) {
+    const file = path.join(dataDir, "passkeyd.toml");
+    fs.writeFileSync(file, config);
+    args.push("--config", file);
+  }
   const child = spawn(bin, args, { cwd: REPO, stdio: ["ignore", log, log], env: { RUST_LOG: "info", ...process.env } });
   try {
     await waitForHealth(`http://127.0.0.1:${port}`, child, logFile);
