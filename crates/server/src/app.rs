@@ -6,6 +6,7 @@ use crate::ephemeral::ChallengeStore;
 use crate::ephemeral::memory::MemoryChallenges;
 use crate::ephemeral::redis::RedisChallenges;
 use crate::metrics::Metrics;
+use crate::services::audit::Audit;
 use crate::services::ceremonies::{CHALLENGE_TTL, Ceremonies, CeremonySettings};
 use crate::services::credentials::Credentials;
 use crate::services::sessions::Sessions;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub challenges: Arc<dyn ChallengeStore>,
     /// Request and ceremony counters (`GET /metrics`).
     pub metrics: Arc<Metrics>,
+    /// The audit trail.
+    pub audit: Arc<Audit>,
     backend: Backend,
 }
 
@@ -180,7 +183,13 @@ impl AppState {
             .await
             .map_err(|e| StartupError(e.to_string()))?,
         );
+        let audit = Arc::new(
+            Audit::open(store.clone(), config.audit_checkpoint_every)
+                .await
+                .map_err(|e| StartupError(e.to_string()))?,
+        );
         Ok(Self {
+            audit,
             tokens,
             credentials: Arc::new(Credentials::new(store.clone())),
             config: Arc::new(config),
@@ -200,6 +209,32 @@ impl AppState {
             Backend::Postgres(s) => s.close().await,
         }
     }
+}
+
+/// Opens the configured store alone (SQLite in the data directory, or PostgreSQL), running
+/// migrations: for the offline commands (`passkeyd audit ...`).
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartupError> {
+    Ok(match &config.store_url {
+        None => {
+            let path = config.database_path();
+            if !path.exists() {
+                return Err(StartupError(format!(
+                    "no database at {} (check --data-dir or --store)",
+                    path.display()
+                )));
+            }
+            Arc::new(
+                SqliteStore::open(&path)
+                    .await
+                    .map_err(|e| StartupError(e.to_string()))?,
+            )
+        }
+        Some(url) => Arc::new(
+            PgStore::open(url)
+                .await
+                .map_err(|e| StartupError(e.to_string()))?,
+        ),
+    })
 }
 
 /// Reads the server secret, or creates it (mode 0600) on first start.

@@ -57,6 +57,11 @@ pub struct FileConfig {
     /// `token_audiences = ["https://app.example.com"]`: the `aud` values `POST /api/token`
     /// may issue for and introspection accepts.
     pub token_audiences: Option<Vec<String>>,
+    /// Request header naming the client's address when behind a proxy (e.g.
+    /// `X-Forwarded-For`; its last entry is used). Unset: the peer address.
+    pub client_ip_header: Option<String>,
+    /// Audit checkpoint interval, in events (default 1000).
+    pub audit_checkpoint_every: Option<u64>,
     /// `[store]`: where accounts, credentials and sessions live.
     pub store: Option<StoreSection>,
     /// `[ephemeral]`: where pending ceremonies live.
@@ -154,6 +159,8 @@ impl FileConfig {
                     .map(str::to_owned)
                     .collect()
             }),
+            client_ip_header: get("PASSKEYD_CLIENT_IP_HEADER"),
+            audit_checkpoint_every: parse_u64("PASSKEYD_AUDIT_CHECKPOINT_EVERY")?,
             store: get("PASSKEYD_STORE_URL").map(|url| StoreSection { url: Some(url) }),
             ephemeral: match (
                 get("PASSKEYD_EPHEMERAL_URL"),
@@ -198,6 +205,8 @@ impl FileConfig {
                 }),
                 (base, over) => over.or(base),
             },
+            client_ip_header: over.client_ip_header.or(self.client_ip_header),
+            audit_checkpoint_every: over.audit_checkpoint_every.or(self.audit_checkpoint_every),
             policy: over.policy.or(self.policy),
             attestation: over.attestation.or(self.attestation),
         }
@@ -248,6 +257,10 @@ pub struct Config {
     pub ephemeral_key_prefix: String,
     /// Authenticator tiers and step-up limits.
     pub policy: crate::services::policy::Policy,
+    /// Header naming the client address behind a proxy.
+    pub client_ip_header: Option<String>,
+    /// Audit checkpoint interval, in events.
+    pub audit_checkpoint_every: i64,
     /// PEM files of attestation roots.
     pub attestation_roots: Vec<PathBuf>,
 }
@@ -348,7 +361,18 @@ impl Config {
         }
         let policy = crate::services::policy::Policy::from_section(&f.policy.unwrap_or_default())
             .map_err(ConfigError)?;
+        let audit_checkpoint_every = match f.audit_checkpoint_every {
+            None => crate::services::audit::DEFAULT_CHECKPOINT_EVERY,
+            Some(0) => {
+                return Err(ConfigError(
+                    "audit_checkpoint_every: at least 1 event".into(),
+                ));
+            }
+            Some(n) => i64::try_from(n).unwrap_or(i64::MAX),
+        };
         Ok(Self {
+            client_ip_header: f.client_ip_header.filter(|h| !h.trim().is_empty()),
+            audit_checkpoint_every,
             policy,
             attestation_roots: f.attestation.and_then(|a| a.roots).unwrap_or_default(),
             store_url,

@@ -5,9 +5,12 @@
 //! passkeyd verify CASE.json                 verify a recorded WebAuthn response offline
 //! passkeyd risk eval keystroke --data FILE  reproduce the keystroke-dynamics benchmark
 //! passkeyd risk eval mouse --data DIR       evaluate mouse dynamics on the Balabit data
+//! passkeyd audit verify [--expect SEQ:HASH]  check the audit chain, name the first broken link
+//! passkeyd audit export [--since TIME|SEQ]   audit events as JSON lines
 //! ```
 #![forbid(unsafe_code)]
 
+mod audit_cli;
 mod risk_cli;
 mod verify;
 
@@ -39,6 +42,11 @@ enum Command {
         /// The case file.
         case: PathBuf,
     },
+    /// The tamper-evident audit log: verify the chain, export events.
+    Audit {
+        #[command(subcommand)]
+        cmd: audit_cli::AuditCommand,
+    },
     /// Continuous-authentication evaluations.
     Risk {
         #[command(subcommand)]
@@ -51,6 +59,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => passkeyd_server::serve::run(args),
         Command::Verify { case } => verify::run(&case),
+        Command::Audit { cmd } => audit_cli::run(cmd),
         Command::Risk { cmd } => match risk_cli::run(cmd) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -157,13 +157,30 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(%bound, rp_id = %state.config.rp_id, data_dir = %state.config.data_dir.display(), "passkeyd serving");
     println!("passkeyd is listening on {bound}; open {url}");
     let purge = tokio::spawn(purge_ended_sessions(state.clone()));
-    axum::serve(listener, app(state.clone()))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let checkpoints = tokio::spawn(sign_audit_checkpoints(state.clone()));
+    axum::serve(
+        listener,
+        app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     purge.abort();
+    checkpoints.abort();
     state.close().await;
     tracing::info!("passkeyd stopped");
     Ok(())
+}
+
+/// Signs audit checkpoints as the chain grows (every instance may: a checkpoint per sequence
+/// number is stored once).
+async fn sign_audit_checkpoints(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.audit.checkpoint().await {
+            tracing::warn!(error = %e, "cannot sign audit checkpoints");
+        }
+    }
 }
 
 /// How long an ended session's record is kept (the session list and introspection only need

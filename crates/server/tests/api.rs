@@ -1059,7 +1059,13 @@ async fn a_credential_id_registered_to_anyone_cannot_be_registered_again() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        app.state.store.insert_credential(&existing).await,
+        app.state
+            .store
+            .insert_credential(
+                &existing,
+                &passkeyd_server::store::AuditEvent::new("test", "system", "success")
+            )
+            .await,
         Err(passkeyd_server::store::StoreError::CredentialExists)
     );
 }

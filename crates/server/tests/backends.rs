@@ -13,7 +13,8 @@ use passkeyd_server::ephemeral::redis::RedisChallenges;
 use passkeyd_server::store::postgres::PgStore;
 use passkeyd_server::store::sqlite::SqliteStore;
 use passkeyd_server::store::{
-    CounterAdvance, Credential, CredentialStatus, DeleteOutcome, Session, Store, StoreError, User,
+    AuditEvent, CounterAdvance, Credential, CredentialStatus, DeleteOutcome, Session, Store,
+    StoreError, User,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -201,6 +202,10 @@ fn session(owner: &User, credential_id: &[u8], tag: u8) -> Session {
     }
 }
 
+fn ev() -> AuditEvent {
+    AuditEvent::new("test", "system", "success")
+}
+
 fn advance(from: &Credential, to: u32) -> CounterAdvance {
     CounterAdvance {
         expected_sign_count: from.sign_count,
@@ -219,7 +224,7 @@ mod store_cases {
         s.ping().await.unwrap();
         let u = user("ada");
         let c = credential(&u, b"\x01cred-a");
-        s.create_account(&u, &c).await.unwrap();
+        s.create_account(&u, &c, &ev()).await.unwrap();
         assert_eq!(s.user_by_username("ada").await.unwrap(), Some(u.clone()));
         assert_eq!(s.user_by_handle(&u.handle).await.unwrap(), Some(u.clone()));
         assert_eq!(s.user_by_username("nobody").await.unwrap(), None);
@@ -229,7 +234,7 @@ mod store_cases {
 
     pub async fn a_failed_sign_up_leaves_nothing_behind(s: Arc<dyn Store>) {
         let ada = user("ada");
-        s.create_account(&ada, &credential(&ada, b"\x01same"))
+        s.create_account(&ada, &credential(&ada, b"\x01same"), &ev())
             .await
             .unwrap();
         // The same username again.
@@ -238,7 +243,7 @@ mod store_cases {
             ..ada.clone()
         };
         assert_eq!(
-            s.create_account(&again, &credential(&again, b"\x02other"))
+            s.create_account(&again, &credential(&again, b"\x02other"), &ev())
                 .await,
             Err(StoreError::UsernameTaken)
         );
@@ -246,7 +251,8 @@ mod store_cases {
         // A new user whose credential id is taken: the user row must not survive.
         let bob = user("bob");
         assert_eq!(
-            s.create_account(&bob, &credential(&bob, b"\x01same")).await,
+            s.create_account(&bob, &credential(&bob, b"\x01same"), &ev())
+                .await,
             Err(StoreError::CredentialExists)
         );
         assert_eq!(s.user_by_username("bob").await.unwrap(), None);
@@ -254,17 +260,18 @@ mod store_cases {
 
     pub async fn credential_ids_are_unique_across_users(s: Arc<dyn Store>) {
         let (ada, bob) = (user("ada"), user("bob"));
-        s.create_account(&ada, &credential(&ada, b"\x01a"))
+        s.create_account(&ada, &credential(&ada, b"\x01a"), &ev())
             .await
             .unwrap();
-        s.create_account(&bob, &credential(&bob, b"\x02b"))
+        s.create_account(&bob, &credential(&bob, b"\x02b"), &ev())
             .await
             .unwrap();
         assert_eq!(
-            s.insert_credential(&credential(&bob, b"\x01a")).await,
+            s.insert_credential(&credential(&bob, b"\x01a"), &ev())
+                .await,
             Err(StoreError::CredentialExists)
         );
-        s.insert_credential(&credential(&bob, b"\x03c"))
+        s.insert_credential(&credential(&bob, b"\x03c"), &ev())
             .await
             .unwrap();
         let ids: Vec<_> = s
@@ -279,10 +286,10 @@ mod store_cases {
 
     pub async fn rename_touches_only_the_owners_credential(s: Arc<dyn Store>) {
         let (ada, bob) = (user("ada"), user("bob"));
-        s.create_account(&ada, &credential(&ada, b"\x01a"))
+        s.create_account(&ada, &credential(&ada, b"\x01a"), &ev())
             .await
             .unwrap();
-        s.create_account(&bob, &credential(&bob, b"\x02b"))
+        s.create_account(&bob, &credential(&bob, b"\x02b"), &ev())
             .await
             .unwrap();
         assert!(
@@ -301,7 +308,7 @@ mod store_cases {
 
     pub async fn the_last_active_passkey_cannot_be_deleted(s: Arc<dyn Store>) {
         let ada = user("ada");
-        s.create_account(&ada, &credential(&ada, b"\x01a"))
+        s.create_account(&ada, &credential(&ada, b"\x01a"), &ev())
             .await
             .unwrap();
         assert_eq!(
@@ -312,7 +319,7 @@ mod store_cases {
             s.delete_credential(&ada.handle, b"\x09none").await.unwrap(),
             DeleteOutcome::NotFound
         );
-        s.insert_credential(&credential(&ada, b"\x02b"))
+        s.insert_credential(&credential(&ada, b"\x02b"), &ev())
             .await
             .unwrap();
         assert_eq!(
@@ -326,8 +333,12 @@ mod store_cases {
         for round in 0..10u8 {
             let u = user(&format!("user{round}"));
             let (a, b) = ([1, round], [2, round]);
-            s.create_account(&u, &credential(&u, &a)).await.unwrap();
-            s.insert_credential(&credential(&u, &b)).await.unwrap();
+            s.create_account(&u, &credential(&u, &a), &ev())
+                .await
+                .unwrap();
+            s.insert_credential(&credential(&u, &b), &ev())
+                .await
+                .unwrap();
             let (s1, s2, h1, h2) = (s.clone(), s.clone(), u.handle.clone(), u.handle.clone());
             let (r1, r2) = tokio::join!(
                 tokio::spawn(async move { s1.delete_credential(&h1, &a).await }),
@@ -346,7 +357,7 @@ mod store_cases {
     pub async fn the_counter_advances_once_per_value_read(s: Arc<dyn Store>) {
         let ada = user("ada");
         let c = credential(&ada, b"\x01a");
-        s.create_account(&ada, &c).await.unwrap();
+        s.create_account(&ada, &c, &ev()).await.unwrap();
         let mut tasks = Vec::new();
         for _ in 0..16 {
             let (s, c) = (s.clone(), c.clone());
@@ -371,17 +382,17 @@ mod store_cases {
     pub async fn sign_in_is_all_or_nothing(s: Arc<dyn Store>) {
         let ada = user("ada");
         let c = credential(&ada, b"\x01a");
-        s.create_account(&ada, &c).await.unwrap();
+        s.create_account(&ada, &c, &ev()).await.unwrap();
         let first = session(&ada, &c.id, 1);
         assert!(
-            s.complete_sign_in(&c.id, &advance(&c, 1), &first, None)
+            s.complete_sign_in(&c.id, &advance(&c, 1), &first, None, &ev())
                 .await
                 .unwrap()
         );
         // A stale read loses the compare-and-set: no session is written, the old one lives.
         let second = session(&ada, &c.id, 2);
         assert!(
-            !s.complete_sign_in(&c.id, &advance(&c, 2), &second, Some(&first.id_hash))
+            !s.complete_sign_in(&c.id, &advance(&c, 2), &second, Some(&first.id_hash), &ev())
                 .await
                 .unwrap()
         );
@@ -391,9 +402,15 @@ mod store_cases {
         // A fresh read wins, stores the session and revokes the one it replaces.
         let current = s.credential_by_id(&c.id).await.unwrap().unwrap();
         assert!(
-            s.complete_sign_in(&c.id, &advance(&current, 2), &second, Some(&first.id_hash))
-                .await
-                .unwrap()
+            s.complete_sign_in(
+                &c.id,
+                &advance(&current, 2),
+                &second,
+                Some(&first.id_hash),
+                &ev()
+            )
+            .await
+            .unwrap()
         );
         assert_eq!(
             s.session_by_hash(&second.id_hash).await.unwrap(),
@@ -416,22 +433,28 @@ mod store_cases {
             status_reason: Some("counter regression".into()),
             ..credential(&ada, b"\x01a")
         };
-        s.create_account(&ada, &c).await.unwrap();
+        s.create_account(&ada, &c, &ev()).await.unwrap();
         assert_eq!(s.credential_by_id(&c.id).await.unwrap(), Some(c.clone()));
         assert!(!s.advance_counter(&c.id, &advance(&c, 1)).await.unwrap());
         assert!(
-            !s.complete_sign_in(&c.id, &advance(&c, 1), &session(&ada, &c.id, 1), None)
-                .await
-                .unwrap()
+            !s.complete_sign_in(
+                &c.id,
+                &advance(&c, 1),
+                &session(&ada, &c.id, 1),
+                None,
+                &ev()
+            )
+            .await
+            .unwrap()
         );
     }
 
     pub async fn sessions_are_listed_touched_and_revoked(s: Arc<dyn Store>) {
         let (ada, bob) = (user("ada"), user("bob"));
-        s.create_account(&ada, &credential(&ada, b"\x01a"))
+        s.create_account(&ada, &credential(&ada, b"\x01a"), &ev())
             .await
             .unwrap();
-        s.create_account(&bob, &credential(&bob, b"\x02b"))
+        s.create_account(&bob, &credential(&bob, b"\x02b"), &ev())
             .await
             .unwrap();
         let (one, two) = (session(&ada, b"\x01a", 1), session(&ada, b"\x01a", 2));
@@ -531,6 +554,75 @@ mod store_cases {
         assert_eq!(version, 1);
         assert!(!s.replace_secret("keys", Some(0), b"late").await.unwrap());
     }
+
+    pub async fn audit_events_form_one_chain_even_when_appended_concurrently(s: Arc<dyn Store>) {
+        use passkeyd_server::services::audit::{Audit, verify_chain};
+        assert_eq!(s.audit_head().await.unwrap().0, 0);
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut e = AuditEvent::new("test", "system", "success");
+                e.details = format!("{{\"i\":{i}}}");
+                s.append_audit(&e).await.unwrap()
+            }));
+        }
+        let mut seqs = Vec::new();
+        for t in tasks {
+            seqs.push(t.await.unwrap());
+        }
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=20).collect::<Vec<i64>>());
+        // A sign-in appends in its own transaction; a lost compare-and-set appends nothing.
+        let ada = user("ada");
+        let c = credential(&ada, b"\x01a");
+        s.create_account(&ada, &c, &ev()).await.unwrap();
+        assert!(
+            s.complete_sign_in(
+                &c.id,
+                &advance(&c, 1),
+                &session(&ada, &c.id, 1),
+                None,
+                &ev()
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            !s.complete_sign_in(
+                &c.id,
+                &advance(&c, 1),
+                &session(&ada, &c.id, 2),
+                None,
+                &ev()
+            )
+            .await
+            .unwrap()
+        );
+        assert_eq!(s.audit_head().await.unwrap().0, 22);
+        let audit = Audit::open(s.clone(), 5).await.unwrap();
+        assert_eq!(audit.checkpoint().await.unwrap(), 4);
+        assert_eq!(audit.checkpoint().await.unwrap(), 0);
+        let report = verify_chain(s.as_ref(), &audit.public_key(), &[])
+            .await
+            .unwrap();
+        assert_eq!(report.broken, None);
+        assert_eq!((report.events, report.checkpoints), (22, 4));
+        // A checkpoint recorded elsewhere that differs is reported.
+        let report = verify_chain(s.as_ref(), &audit.public_key(), &[(3, "00".into())])
+            .await
+            .unwrap();
+        assert!(report.broken.unwrap().contains("event 3"));
+        // Another key does not verify the checkpoints.
+        use aws_lc_rs::signature::KeyPair;
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let other = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+        let report = verify_chain(s.as_ref(), other.public_key().as_ref(), &[])
+            .await
+            .unwrap();
+        assert!(report.broken.unwrap().contains("signature"));
+    }
 }
 
 suite!(store_cases: sqlite, postgres => [
@@ -546,6 +638,7 @@ suite!(store_cases: sqlite, postgres => [
     sessions_are_listed_touched_and_revoked,
     the_first_shared_secret_wins,
     secrets_are_replaced_by_compare_and_set,
+    audit_events_form_one_chain_even_when_appended_concurrently,
 ]);
 
 mod challenge_cases {
@@ -643,7 +736,7 @@ async fn a_sign_in_stuck_behind_a_slow_transaction_fails_whole() {
     let s = PgStore::open(&url).await.unwrap();
     let ada = user("ada");
     let c = credential(&ada, b"\x01a");
-    s.create_account(&ada, &c).await.unwrap();
+    s.create_account(&ada, &c, &ev()).await.unwrap();
     let mut slow = sqlx::PgConnection::connect(&url).await.unwrap();
     let mut tx = slow.begin().await.unwrap();
     sqlx::query("SELECT id FROM credentials FOR UPDATE")
@@ -653,7 +746,7 @@ async fn a_sign_in_stuck_behind_a_slow_transaction_fails_whole() {
     let first = session(&ada, &c.id, 1);
     let started = std::time::Instant::now();
     let r = s
-        .complete_sign_in(&c.id, &advance(&c, 1), &first, None)
+        .complete_sign_in(&c.id, &advance(&c, 1), &first, None, &ev())
         .await;
     assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
     assert!(started.elapsed() < Duration::from_secs(30));
@@ -662,7 +755,7 @@ async fn a_sign_in_stuck_behind_a_slow_transaction_fails_whole() {
     let after = s.credential_by_id(&c.id).await.unwrap().unwrap();
     assert_eq!((after.sign_count, after.use_count), (0, 0));
     assert!(
-        s.complete_sign_in(&c.id, &advance(&c, 1), &first, None)
+        s.complete_sign_in(&c.id, &advance(&c, 1), &first, None, &ev())
             .await
             .unwrap()
     );

@@ -362,6 +362,23 @@ async fn requests_fail_fast_during_outages_and_recover_without_restart() {
         uses + WORKERS as i64,
         "sessions must be the sign-ups plus one per counter advance"
     );
+    // The audit trail holds exactly one sign-up per account and one sign-in per counter
+    // advance: written in the same transactions, never lost or doubled by the outages.
+    assert_eq!(
+        count("SELECT COUNT(*) FROM audit_events WHERE event = 'sign_up' AND outcome = 'success'")
+            .await,
+        WORKERS as i64
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM audit_events WHERE event = 'sign_in' AND outcome = 'success'")
+            .await,
+        uses
+    );
+    assert_eq!(
+        count("SELECT COUNT(DISTINCT seq) FROM audit_events").await,
+        count("SELECT seq FROM audit_head").await,
+        "audit sequence numbers have no gaps"
+    );
     // Every success the clients saw is recorded; at most one in-flight commit per worker may
     // have been applied while its answer was lost with the connection.
     let recorded = u64::try_from(uses).unwrap();

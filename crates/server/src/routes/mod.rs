@@ -16,7 +16,9 @@ pub mod webauthn;
 
 use crate::app::AppState;
 use crate::error::Error;
+use crate::services::audit::{RequestContext, user_ref};
 use crate::services::sessions::{CurrentSession, SESSION_COOKIE};
+use crate::store::AuditEvent;
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -30,6 +32,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
+use passkeyd_webauthn::b64;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower::ServiceBuilder;
@@ -396,6 +399,78 @@ pub fn user_agent(headers: &HeaderMap) -> Option<String> {
         .get(USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// Records a failed ceremony in the audit trail with its precise (never shown) reason.
+/// `user` is the account when it is known (a signed-in request).
+pub async fn audit_failure(
+    state: &AppState,
+    ctx: &RequestContext,
+    event: &str,
+    user: Option<&[u8]>,
+    err: &Error,
+) {
+    if matches!(err, Error::Unavailable(_)) {
+        return; // the store is down: the log line is the record
+    }
+    let outcome = match err {
+        Error::PolicyRefused { .. } => "refused",
+        _ => "failure",
+    };
+    let actor = user.map_or_else(|| "anonymous".to_owned(), user_ref);
+    let mut e = AuditEvent::new(event, actor, outcome);
+    e.subject = user.map(user_ref);
+    e.details =
+        serde_json::json!({"code": err.internal_code(), "reason": err.to_string()}).to_string();
+    state.audit.record(e, ctx).await;
+}
+
+/// Records a successful account action of the signed-in user.
+pub async fn audit_success(
+    state: &AppState,
+    ctx: &RequestContext,
+    event: &str,
+    user: &[u8],
+    credential_id: Option<&[u8]>,
+    details: serde_json::Value,
+) {
+    let mut e = AuditEvent::new(event, user_ref(user), "success");
+    e.subject = Some(user_ref(user));
+    e.credential_id = credential_id.map(b64::encode);
+    e.details = details.to_string();
+    state.audit.record(e, ctx).await;
+}
+
+/// Where the request came from (for the audit trail): `Origin`, the client address and
+/// `User-Agent`.
+pub struct Ctx(pub RequestContext);
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(256).collect::<String>())
+        };
+        // Behind a proxy the peer is the proxy: with `client_ip_header` set, the proxy's header
+        // names the client (its last entry, the one the trusted proxy appended).
+        let from_header = state.config.client_ip_header.as_deref().and_then(|h| {
+            header(h).and_then(|v| v.rsplit(',').next().map(|a| a.trim().to_owned()))
+        });
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(Self(RequestContext {
+            origin: header("origin"),
+            client_addr: from_header.filter(|a| !a.is_empty()).or(peer),
+            user_agent: header("user-agent"),
+        }))
+    }
 }
 
 /// The signed-in session, if the request has a valid one.

@@ -2,7 +2,7 @@
 
 use super::stepup::ElevationView;
 use super::webauthn::UserView;
-use super::{MaybeSession, SignedIn, set_cookie, with_cookies};
+use super::{Ctx, MaybeSession, SignedIn, audit_success, set_cookie, with_cookies};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::services::rfc3339;
@@ -109,9 +109,19 @@ pub async fn current_session(
 pub async fn sign_out(
     State(state): State<AppState>,
     MaybeSession(cur): MaybeSession,
+    Ctx(ctx): Ctx,
 ) -> Result<impl IntoResponse, Error> {
     if let Some(cur) = cur {
         state.sessions.sign_out(&cur).await?;
+        audit_success(
+            &state,
+            &ctx,
+            "sign_out",
+            &cur.user.handle,
+            Some(&cur.session.credential_id),
+            serde_json::json!({"session": cur.session.public_id}),
+        )
+        .await;
     }
     Ok((
         StatusCode::NO_CONTENT,
@@ -157,8 +167,18 @@ pub async fn list_sessions(
 pub async fn revoke_session(
     State(state): State<AppState>,
     SignedIn(cur): SignedIn,
+    Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {
     state.sessions.revoke(&cur, &id).await?;
+    audit_success(
+        &state,
+        &ctx,
+        "session_revoked",
+        &cur.user.handle,
+        None,
+        serde_json::json!({"session": id, "by_session": cur.session.public_id}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

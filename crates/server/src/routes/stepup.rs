@@ -2,7 +2,9 @@
 //! `DELETE /api/account`.
 
 use super::webauthn::AuthStartResponse;
-use super::{ApiJson, RawBody, SignedIn, set_cookie, with_cookies};
+use super::{
+    ApiJson, Ctx, RawBody, SignedIn, audit_failure, audit_success, set_cookie, with_cookies,
+};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::services::rfc3339;
@@ -103,14 +105,18 @@ pub async fn stepup_start(
 pub async fn stepup_finish(
     State(state): State<AppState>,
     SignedIn(cur): SignedIn,
+    Ctx(ctx): Ctx,
     body: Result<RawBody, Error>,
 ) -> Result<Json<StepUpFinishResponse>, Error> {
-    let body = match body {
-        Ok(RawBody(b)) => b,
-        Err(Error::PayloadTooLarge) => return Err(Error::PayloadTooLarge),
-        Err(other) => return Err(Error::auth_failed("invalid_body", other.to_string())),
+    let done = match body {
+        Ok(RawBody(b)) => state.ceremonies.finish_step_up(&cur, &b, &ctx).await,
+        Err(Error::PayloadTooLarge) => Err(Error::PayloadTooLarge),
+        Err(other) => Err(Error::auth_failed("invalid_body", other.to_string())),
     };
-    let done = state.ceremonies.finish_step_up(&cur, &body).await?;
+    if let Err(e) = &done {
+        audit_failure(&state, &ctx, "step_up", Some(&cur.user.handle), e).await;
+    }
+    let done = done?;
     tracing::info!(
         action = %done.elevation.action,
         aal = done.elevation.aal,
@@ -135,12 +141,22 @@ pub async fn stepup_finish(
 pub async fn delete_account(
     State(state): State<AppState>,
     SignedIn(cur): SignedIn,
+    Ctx(ctx): Ctx,
 ) -> Result<impl IntoResponse, Error> {
-    state
+    let elevation = state
         .ceremonies
         .require_elevation(&cur, DELETE_ACCOUNT_ACTION, DELETE_ACCOUNT_LEVEL)
         .await?;
     state.store.delete_user(&cur.user.handle).await?;
+    audit_success(
+        &state,
+        &ctx,
+        "account_deleted",
+        &cur.user.handle,
+        Some(&elevation.credential_id),
+        serde_json::json!({"username": cur.user.username, "elevation_aal": elevation.aal}),
+    )
+    .await;
     tracing::info!("account deleted by its owner after a step-up");
     Ok((
         StatusCode::NO_CONTENT,

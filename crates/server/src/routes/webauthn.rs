@@ -1,7 +1,8 @@
 //! `/api/webauthn/*`: registration, sign-in and the signed-in user's passkeys.
 
 use super::{
-    ApiJson, MaybeSession, RawBody, SignedIn, cookie, set_cookie, user_agent, with_cookies,
+    ApiJson, Ctx, MaybeSession, RawBody, SignedIn, audit_failure, audit_success, cookie,
+    set_cookie, with_cookies,
 };
 use crate::app::AppState;
 use crate::error::Error;
@@ -199,6 +200,7 @@ pub async fn register_start(
 pub async fn register_finish(
     State(state): State<AppState>,
     MaybeSession(current): MaybeSession,
+    Ctx(ctx): Ctx,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, Error> {
@@ -207,9 +209,18 @@ pub async fn register_finish(
         .map_err(|_| Error::bad_request("invalid_json", "The request body is not UTF-8."))?;
     let done = state
         .ceremonies
-        .finish_registration(current.as_ref(), key.as_deref(), text, user_agent(&headers))
+        .finish_registration(current.as_ref(), key.as_deref(), text, &ctx)
         .await;
     state.metrics.ceremony(CeremonyKind::Registration, &done);
+    if let Err(e) = &done {
+        let event = if current.is_some() {
+            "passkey_added"
+        } else {
+            "sign_up"
+        };
+        let user = current.as_ref().map(|c| c.user.handle.as_slice());
+        audit_failure(&state, &ctx, event, user, e).await;
+    }
     let done = done?;
     let mut cookies = vec![clear_ceremony_cookie(&state)];
     if let Some(s) = &done.new_session {
@@ -261,6 +272,7 @@ pub async fn auth_start(
 pub async fn auth_finish(
     State(state): State<AppState>,
     MaybeSession(previous): MaybeSession,
+    Ctx(ctx): Ctx,
     headers: HeaderMap,
     body: Result<RawBody, Error>,
 ) -> Result<impl IntoResponse, Error> {
@@ -269,12 +281,7 @@ pub async fn auth_finish(
             let key = cookie(&headers, CEREMONY_COOKIE);
             state
                 .ceremonies
-                .finish_authentication(
-                    previous.as_ref(),
-                    key.as_deref(),
-                    &body,
-                    user_agent(&headers),
-                )
+                .finish_authentication(previous.as_ref(), key.as_deref(), &body, &ctx)
                 .await
         }
         Err(Error::PayloadTooLarge) => Err(Error::PayloadTooLarge),
@@ -283,6 +290,9 @@ pub async fn auth_finish(
     state
         .metrics
         .ceremony(CeremonyKind::Authentication, &signed_in);
+    if let Err(e) = &signed_in {
+        audit_failure(&state, &ctx, "sign_in", None, e).await;
+    }
     let signed_in = signed_in?;
     Ok((
         with_cookies(vec![
@@ -326,11 +336,21 @@ pub async fn list_credentials(
 pub async fn rename_credential(
     State(state): State<AppState>,
     SignedIn(current): SignedIn,
+    Ctx(ctx): Ctx,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<RenameRequest>,
 ) -> Result<Json<CredentialView>, Error> {
     let id = credential_id(&id)?;
     let c = state.credentials.rename(&current, &id, &req.name).await?;
+    audit_success(
+        &state,
+        &ctx,
+        "passkey_renamed",
+        &current.user.handle,
+        Some(&id),
+        serde_json::json!({"name": c.name}),
+    )
+    .await;
     Ok(Json(CredentialView::from(&c)))
 }
 
@@ -346,9 +366,19 @@ pub async fn rename_credential(
 pub async fn delete_credential(
     State(state): State<AppState>,
     SignedIn(current): SignedIn,
+    Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {
     let id = credential_id(&id)?;
     state.credentials.delete(&current, &id).await?;
+    audit_success(
+        &state,
+        &ctx,
+        "passkey_removed",
+        &current.user.handle,
+        Some(&id),
+        serde_json::json!({}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,6 +15,7 @@
 //! username: any passkey of this RP) or for a username; unknown usernames get fake
 //! `allowCredentials` ([`super::fake`]) and fail at finish exactly like a wrong passkey.
 
+use super::audit::{RequestContext, user_ref};
 use super::fake::FakeCredentials;
 use super::policy::UvRule;
 use super::policy::{Facts, Policy};
@@ -22,7 +23,9 @@ use super::sessions::{CurrentSession, NewSession, Sessions};
 use super::{clean_name, ct_eq, now, random_bytes};
 use crate::ephemeral::{ChallengeStore, EphemeralError};
 use crate::error::Error;
-use crate::store::{CounterAdvance, Credential, CredentialStatus, Elevation, Store, User};
+use crate::store::{
+    AuditEvent, CounterAdvance, Credential, CredentialStatus, Elevation, Store, User,
+};
 use passkeyd_webauthn::aaguid::name_for;
 use passkeyd_webauthn::authentication::{CredentialRecord, verify_assertion};
 use passkeyd_webauthn::b64;
@@ -338,7 +341,7 @@ impl Ceremonies {
         current: Option<&CurrentSession>,
         key: Option<&str>,
         response_json: &str,
-        user_agent: Option<String>,
+        ctx: &RequestContext,
     ) -> Result<Registered, Error> {
         let Some(key) = key else {
             return Err(Error::CeremonyNotFound);
@@ -439,6 +442,27 @@ impl Ceremonies {
             attestation_object: v.attestation_object.clone(),
             attestation_client_data_json: v.client_data_json.clone(),
         };
+        let event = |kind: &str, details: serde_json::Value| {
+            let who = user_ref(&state.user_handle);
+            let mut e = ctx.stamp(AuditEvent::new(kind, who.clone(), "success"));
+            e.subject = Some(who);
+            e.credential_id = Some(b64::encode(&credential.id));
+            e.aaguid = Some(passkeyd_webauthn::aaguid::format_aaguid(credential.aaguid));
+            e.counter = Some(i64::from(credential.sign_count));
+            e.details = details.to_string();
+            e
+        };
+        let details = |username: Option<&str>| {
+            serde_json::json!({
+                "username": username,
+                "tier": required.name,
+                "attestation_format": credential.attestation_format,
+                "attestation_type": credential.attestation_type,
+                "attestation_trust": credential.attestation_trust,
+                "backup_eligible": credential.backup_eligible,
+                "user_verified": v.user_verified,
+            })
+        };
         let new_session = match signup {
             Some(s) => {
                 let user = User {
@@ -449,16 +473,29 @@ impl Ceremonies {
                     required_tier: None,
                     group: None,
                 };
-                self.store.create_account(&user, &credential).await?;
+                self.store
+                    .create_account(
+                        &user,
+                        &credential,
+                        &event("sign_up", details(Some(&user.username))),
+                    )
+                    .await?;
                 let assurance = self.policy.assess(&facts);
                 Some(
                     self.sessions
-                        .create(&user.handle, &credential.id, &assurance, user_agent)
+                        .create(
+                            &user.handle,
+                            &credential.id,
+                            &assurance,
+                            ctx.user_agent.clone(),
+                        )
                         .await?,
                 )
             }
             None => {
-                self.store.insert_credential(&credential).await?;
+                self.store
+                    .insert_credential(&credential, &event("passkey_added", details(None)))
+                    .await?;
                 None
             }
         };
@@ -519,7 +556,7 @@ impl Ceremonies {
         replacing: Option<&CurrentSession>,
         cookie_key: Option<&str>,
         body: &[u8],
-        user_agent: Option<String>,
+        ctx: &RequestContext,
     ) -> Result<SignedIn, Error> {
         let mut value: serde_json::Value = serde_json::from_slice(body)
             .map_err(|e| Error::auth_failed("invalid_body", format!("body is not JSON: {e}")))?;
@@ -602,9 +639,26 @@ impl Ceremonies {
             attested: credential.attestation_trust.starts_with("trusted"),
             aaguid: credential.aaguid,
         });
-        let new_session =
-            self.sessions
-                .prepare(&user.handle, &credential.id, &assurance, user_agent)?;
+        let new_session = self.sessions.prepare(
+            &user.handle,
+            &credential.id,
+            &assurance,
+            ctx.user_agent.clone(),
+        )?;
+        let who = user_ref(&user.handle);
+        let mut event = ctx.stamp(AuditEvent::new("sign_in", who.clone(), "success"));
+        event.subject = Some(who);
+        event.credential_id = Some(b64::encode(&credential.id));
+        event.aaguid = Some(passkeyd_webauthn::aaguid::format_aaguid(credential.aaguid));
+        event.counter = Some(i64::from(verified.new_sign_count));
+        event.details = serde_json::json!({
+            "aal": assurance.aal,
+            "tier": assurance.tier,
+            "reasons": assurance.reasons,
+            "session": new_session.session.public_id,
+            "counter_before": credential.sign_count,
+        })
+        .to_string();
         // One transaction: the counter compare-and-set, the new session, and the revocation of
         // the browser's previous session (a sign-in replaces it rather than leaving it alive
         // beside the new one). A lost compare-and-set writes nothing.
@@ -622,6 +676,7 @@ impl Ceremonies {
                 },
                 &new_session.session,
                 replacing.map(|old| &old.session.id_hash),
+                &event,
             )
             .await?;
         if !advanced {
@@ -698,6 +753,7 @@ impl Ceremonies {
         &self,
         current: &CurrentSession,
         body: &[u8],
+        ctx: &RequestContext,
     ) -> Result<SteppedUp, Error> {
         let mut value: serde_json::Value = serde_json::from_slice(body)
             .map_err(|e| Error::auth_failed("invalid_body", format!("body is not JSON: {e}")))?;
@@ -791,6 +847,20 @@ impl Ceremonies {
             granted_at: t,
             expires_at: t.saturating_add(max_age_secs),
         };
+        let who = user_ref(&current.user.handle);
+        let mut event = ctx.stamp(AuditEvent::new("step_up", who.clone(), "success"));
+        event.subject = Some(who);
+        event.credential_id = Some(b64::encode(&credential.id));
+        event.aaguid = Some(passkeyd_webauthn::aaguid::format_aaguid(credential.aaguid));
+        event.counter = Some(i64::from(verified.new_sign_count));
+        event.details = serde_json::json!({
+            "action": elevation.action,
+            "aal": elevation.aal,
+            "level": level,
+            "expires_at": elevation.expires_at,
+            "session": current.session.public_id,
+        })
+        .to_string();
         let advanced = self
             .store
             .complete_step_up(
@@ -805,6 +875,7 @@ impl Ceremonies {
                 },
                 &current.session.id_hash,
                 &elevation,
+                &event,
             )
             .await?;
         if !advanced {

@@ -189,6 +189,113 @@ pub struct Elevation {
     pub expires_at: i64,
 }
 
+/// One audit event. `seq`, `prev_hash` and `hash` are assigned when it is appended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEvent {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// Who did it: `user:<handle>`, `admin:<name>`, `system`, `anonymous`.
+    pub actor: String,
+    /// Whom it concerns.
+    pub subject: Option<String>,
+    /// `sign_in`, `sign_up`, `passkey_added`, `step_up`, ...
+    pub event: String,
+    /// `success`, `failure` or `refused`.
+    pub outcome: String,
+    /// base64url.
+    pub credential_id: Option<String>,
+    /// The authenticator model.
+    pub aaguid: Option<String>,
+    /// The signature counter seen.
+    pub counter: Option<i64>,
+    /// The request's `Origin`.
+    pub origin: Option<String>,
+    /// The client's address.
+    pub client_addr: Option<String>,
+    /// A JSON object: the precise reason of a failure, names, levels.
+    pub details: String,
+    /// The previous event's hash (64 zeros before the first).
+    pub prev_hash: String,
+    /// SHA-256 (hex) of this event's fields and `prev_hash`.
+    pub hash: String,
+}
+
+/// The hash before the first event.
+pub const AUDIT_GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+impl AuditEvent {
+    /// A new event (not yet appended) of `event` by `actor` with `outcome`.
+    pub fn new(event: &str, actor: impl Into<String>, outcome: &str) -> Self {
+        Self {
+            seq: 0,
+            at: 0,
+            actor: actor.into(),
+            subject: None,
+            event: event.to_owned(),
+            outcome: outcome.to_owned(),
+            credential_id: None,
+            aaguid: None,
+            counter: None,
+            origin: None,
+            client_addr: None,
+            details: "{}".to_owned(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    /// SHA-256 (hex) over a JSON array of every field but `hash`, in a fixed order.
+    pub fn compute_hash(&self) -> String {
+        let canonical = serde_json::json!([
+            self.seq,
+            self.at,
+            self.actor,
+            self.subject,
+            self.event,
+            self.outcome,
+            self.credential_id,
+            self.aaguid,
+            self.counter,
+            self.origin,
+            self.client_addr,
+            self.details,
+            self.prev_hash,
+        ]);
+        let digest =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.to_string().as_bytes());
+        digest
+            .as_ref()
+            .iter()
+            .fold(String::with_capacity(64), |mut s, b| {
+                use std::fmt::Write as _;
+                let _ = write!(s, "{b:02x}");
+                s
+            })
+    }
+}
+
+/// A signed checkpoint of the audit chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCheckpoint {
+    /// The event it covers.
+    pub seq: i64,
+    /// That event's hash.
+    pub hash: String,
+    /// Which audit key signed.
+    pub key_id: String,
+    /// base64url Ed25519 signature over [`checkpoint_message`].
+    pub signature: String,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// The bytes a checkpoint signature covers.
+pub fn checkpoint_message(seq: i64, hash: &str) -> Vec<u8> {
+    format!("passkeyd audit checkpoint v1\n{seq}\n{hash}").into_bytes()
+}
+
 /// A storage failure the services can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
@@ -220,7 +327,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates an account together with its first credential, atomically (a sign-up that
     /// fails half-way leaves nothing behind).
-    async fn create_account(&self, user: &User, credential: &Credential) -> Result<(), StoreError>;
+    async fn create_account(
+        &self,
+        user: &User,
+        credential: &Credential,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
     /// The account with this (normalised) username.
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
     /// The account with this user handle.
@@ -228,7 +340,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds a credential to an existing account; [`StoreError::CredentialExists`] when the id
     /// is registered to anyone.
-    async fn insert_credential(&self, credential: &Credential) -> Result<(), StoreError>;
+    async fn insert_credential(
+        &self,
+        credential: &Credential,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
     /// The account's credentials, oldest first.
     async fn credentials_for_user(&self, user_handle: &[u8])
     -> Result<Vec<Credential>, StoreError>;
@@ -265,6 +381,7 @@ pub trait Store: Send + Sync + 'static {
         advance: &CounterAdvance,
         session: &Session,
         replacing: Option<&[u8; 32]>,
+        audit: &AuditEvent,
     ) -> Result<bool, StoreError>;
 
     /// The secret stored under `name`, storing `candidate` first if there is none: every
@@ -291,7 +408,21 @@ pub trait Store: Send + Sync + 'static {
         advance: &CounterAdvance,
         session_hash: &[u8; 32],
         elevation: &Elevation,
+        audit: &AuditEvent,
     ) -> Result<bool, StoreError>;
+
+    /// Appends `event` to the audit chain (assigning its sequence number, time when 0, previous
+    /// hash and hash); returns the sequence number.
+    async fn append_audit(&self, event: &AuditEvent) -> Result<i64, StoreError>;
+    /// Up to `limit` events after `after_seq`, in order.
+    async fn audit_events(&self, after_seq: i64, limit: i64)
+    -> Result<Vec<AuditEvent>, StoreError>;
+    /// The last sequence number and hash (`0` and [`AUDIT_GENESIS`] when empty).
+    async fn audit_head(&self) -> Result<(i64, String), StoreError>;
+    /// Stores a checkpoint (idempotent per sequence number).
+    async fn insert_checkpoint(&self, checkpoint: &AuditCheckpoint) -> Result<(), StoreError>;
+    /// Every checkpoint, in order.
+    async fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpoint>, StoreError>;
     /// The session's elevations that have not expired at `now`.
     async fn elevations(
         &self,

@@ -63,6 +63,25 @@ macro_rules! sql_store {
             b64::decode(&text).map_err(|e| backend(format!("column {column}: {e}")))
         }
 
+        fn audit_from_row(row: &$row) -> Result<AuditEvent, StoreError> {
+            Ok(AuditEvent {
+                seq: row.try_get("seq").map_err(backend)?,
+                at: row.try_get("at").map_err(backend)?,
+                actor: row.try_get("actor").map_err(backend)?,
+                subject: row.try_get("subject").map_err(backend)?,
+                event: row.try_get("event").map_err(backend)?,
+                outcome: row.try_get("outcome").map_err(backend)?,
+                credential_id: row.try_get("credential_id").map_err(backend)?,
+                aaguid: row.try_get("aaguid").map_err(backend)?,
+                counter: row.try_get("counter").map_err(backend)?,
+                origin: row.try_get("origin").map_err(backend)?,
+                client_addr: row.try_get("client_addr").map_err(backend)?,
+                details: row.try_get("details").map_err(backend)?,
+                prev_hash: row.try_get("prev_hash").map_err(backend)?,
+                hash: row.try_get("hash").map_err(backend)?,
+            })
+        }
+
         fn user_from_row(row: &$row) -> Result<User, StoreError> {
             Ok(User {
                 handle: decode_b64(row, "handle")?,
@@ -174,6 +193,54 @@ macro_rules! sql_store {
             Ok(())
         }
 
+        async fn append_audit_on(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            e: &AuditEvent,
+        ) -> Result<i64, StoreError> {
+            // Lock the head row (PostgreSQL row lock, SQLite write lock) and take the next number.
+            let (seq, prev_hash): (i64, String) = sqlx::query_as(
+                "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
+            )
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(backend)?;
+            let mut e = e.clone();
+            e.seq = seq;
+            if e.at == 0 {
+                e.at = unix_now();
+            }
+            e.prev_hash = prev_hash;
+            e.hash = e.compute_hash();
+            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                .bind(&e.hash)
+                .execute(&mut *conn)
+                .await
+                .map_err(backend)?;
+            sqlx::query(
+                "INSERT INTO audit_events (seq, at, actor, subject, event, outcome, credential_id, \
+                 aaguid, counter, origin, client_addr, details, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(e.seq)
+            .bind(e.at)
+            .bind(&e.actor)
+            .bind(&e.subject)
+            .bind(&e.event)
+            .bind(&e.outcome)
+            .bind(&e.credential_id)
+            .bind(&e.aaguid)
+            .bind(e.counter)
+            .bind(&e.origin)
+            .bind(&e.client_addr)
+            .bind(&e.details)
+            .bind(&e.prev_hash)
+            .bind(&e.hash)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+            Ok(seq)
+        }
+
         async fn advance_counter_on<'c, E>(
             executor: E,
             id: &[u8],
@@ -240,7 +307,12 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn create_account(&self, user: &User, credential: &Credential) -> Result<(), StoreError> {
+            async fn create_account(
+                &self,
+                user: &User,
+                credential: &Credential,
+                audit: &AuditEvent,
+            ) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(backend)?;
                 sqlx::query(
                     "INSERT INTO users (handle, username, display_name, created_at, required_tier, \
@@ -256,6 +328,7 @@ macro_rules! sql_store {
                 .await
                 .map_err(insert_error)?;
                 insert_credential_on(&mut *tx, credential).await?;
+                append_audit_on(&mut tx, audit).await?;
                 tx.commit().await.map_err(backend)
             }
 
@@ -281,8 +354,15 @@ macro_rules! sql_store {
                     .transpose()
             }
 
-            async fn insert_credential(&self, credential: &Credential) -> Result<(), StoreError> {
-                insert_credential_on(&self.pool, credential).await
+            async fn insert_credential(
+                &self,
+                credential: &Credential,
+                audit: &AuditEvent,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                insert_credential_on(&mut *tx, credential).await?;
+                append_audit_on(&mut tx, audit).await?;
+                tx.commit().await.map_err(backend)
             }
 
             async fn credentials_for_user(
@@ -383,6 +463,7 @@ macro_rules! sql_store {
                 advance: &CounterAdvance,
                 session: &Session,
                 replacing: Option<&[u8; 32]>,
+                audit: &AuditEvent,
             ) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin().await.map_err(backend)?;
                 if !advance_counter_on(&mut *tx, credential_id, advance).await? {
@@ -399,6 +480,7 @@ macro_rules! sql_store {
                     .await
                     .map_err(backend)?;
                 }
+                append_audit_on(&mut tx, audit).await?;
                 tx.commit().await.map_err(backend)?;
                 Ok(true)
             }
@@ -494,6 +576,7 @@ macro_rules! sql_store {
                 advance: &CounterAdvance,
                 session_hash: &[u8; 32],
                 e: &Elevation,
+                audit: &AuditEvent,
             ) -> Result<bool, StoreError> {
                 let mut tx = self.pool.begin().await.map_err(backend)?;
                 if !advance_counter_on(&mut *tx, credential_id, advance).await? {
@@ -519,8 +602,76 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
+                append_audit_on(&mut tx, audit).await?;
                 tx.commit().await.map_err(backend)?;
                 Ok(true)
+            }
+
+            async fn append_audit(&self, event: &AuditEvent) -> Result<i64, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                let seq = append_audit_on(&mut tx, event).await?;
+                tx.commit().await.map_err(backend)?;
+                Ok(seq)
+            }
+
+            async fn audit_events(
+                &self,
+                after_seq: i64,
+                limit: i64,
+            ) -> Result<Vec<AuditEvent>, StoreError> {
+                sqlx::query(
+                    "SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(after_seq)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?
+                .iter()
+                .map(audit_from_row)
+                .collect()
+            }
+
+            async fn audit_head(&self) -> Result<(i64, String), StoreError> {
+                sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(backend)
+            }
+
+            async fn insert_checkpoint(&self, c: &AuditCheckpoint) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO audit_checkpoints (seq, hash, key_id, signature, at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING",
+                )
+                .bind(c.seq)
+                .bind(&c.hash)
+                .bind(&c.key_id)
+                .bind(&c.signature)
+                .bind(c.at)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn audit_checkpoints(&self) -> Result<Vec<AuditCheckpoint>, StoreError> {
+                let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
+                    "SELECT seq, hash, key_id, signature, at FROM audit_checkpoints ORDER BY seq",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(seq, hash, key_id, signature, at)| AuditCheckpoint {
+                        seq,
+                        hash,
+                        key_id,
+                        signature,
+                        at,
+                    })
+                    .collect())
             }
 
             async fn elevations(
