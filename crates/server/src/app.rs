@@ -3,12 +3,14 @@
 
 use crate::config::Config;
 use crate::ephemeral::ChallengeStore;
+use crate::ephemeral::limits::{MemoryLimiter, RateLimiter, RedisLimiter};
 use crate::ephemeral::memory::MemoryChallenges;
 use crate::ephemeral::redis::RedisChallenges;
 use crate::metrics::Metrics;
 use crate::services::audit::Audit;
 use crate::services::ceremonies::{CHALLENGE_TTL, Ceremonies, CeremonySettings};
 use crate::services::credentials::Credentials;
+use crate::services::limits::Limits;
 use crate::services::sessions::Sessions;
 use crate::services::tokens::Tokens;
 use crate::store::Store;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The audit trail.
     pub audit: Arc<Audit>,
+    /// Abuse controls.
+    pub limits: Arc<Limits>,
     backend: Backend,
 }
 
@@ -133,14 +137,22 @@ impl AppState {
             .shared_secret(SERVER_SECRET_NAME, &candidate)
             .await
             .map_err(|e| StartupError(e.to_string()))?;
-        let challenges: Arc<dyn ChallengeStore> = match &config.ephemeral_url {
-            None => Arc::new(MemoryChallenges::default()),
-            Some(url) => Arc::new(
-                RedisChallenges::open(url, &config.ephemeral_key_prefix)
-                    .await
-                    .map_err(|e| StartupError(e.to_string()))?,
+        let (challenges, limiter): (Arc<dyn ChallengeStore>, Arc<dyn RateLimiter>) = match &config
+            .ephemeral_url
+        {
+            None => (
+                Arc::new(MemoryChallenges::default()),
+                Arc::new(MemoryLimiter::default()),
             ),
+            Some(url) => {
+                let redis = RedisChallenges::open(url, &config.ephemeral_key_prefix)
+                    .await
+                    .map_err(|e| StartupError(e.to_string()))?;
+                let limiter = RedisLimiter::new(redis.connection(), &config.ephemeral_key_prefix);
+                (Arc::new(redis), Arc::new(limiter))
+            }
         };
+        let limits = Arc::new(Limits::new(limiter, config.rate_limits.clone()));
         let sessions = Arc::new(Sessions::new(
             store.clone(),
             config.session_idle_timeout,
@@ -170,6 +182,7 @@ impl AppState {
                 challenge_ttl,
                 secret,
                 policy: config.policy.clone(),
+                limits: limits.clone(),
             },
         ));
         let tokens = Arc::new(
@@ -189,6 +202,7 @@ impl AppState {
                 .map_err(|e| StartupError(e.to_string()))?,
         );
         Ok(Self {
+            limits,
             audit,
             tokens,
             credentials: Arc::new(Credentials::new(store.clone())),

@@ -66,6 +66,8 @@ pub struct FileConfig {
     pub store: Option<StoreSection>,
     /// `[ephemeral]`: where pending ceremonies live.
     pub ephemeral: Option<EphemeralSection>,
+    /// `[rate_limits]` (file; `PASSKEYD_RATE_LIMITS=off` turns them off).
+    pub rate_limits: Option<crate::services::limits::RateLimitSection>,
     /// `[policy]`: authenticator tiers, groups, step-up (file only).
     pub policy: Option<crate::services::policy::PolicySection>,
     /// `[attestation]`: roots attestation chains are checked against (file only).
@@ -169,6 +171,12 @@ impl FileConfig {
                 (None, None) => None,
                 (url, key_prefix) => Some(EphemeralSection { url, key_prefix }),
             },
+            rate_limits: parse_bool("PASSKEYD_RATE_LIMITS")?.map(|on| {
+                crate::services::limits::RateLimitSection {
+                    enabled: Some(on),
+                    ..Default::default()
+                }
+            }),
             policy: None,
             attestation: None,
         })
@@ -207,6 +215,22 @@ impl FileConfig {
             },
             client_ip_header: over.client_ip_header.or(self.client_ip_header),
             audit_checkpoint_every: over.audit_checkpoint_every.or(self.audit_checkpoint_every),
+            rate_limits: match (self.rate_limits, over.rate_limits) {
+                (Some(base), Some(over)) => Some(crate::services::limits::RateLimitSection {
+                    enabled: over.enabled.or(base.enabled),
+                    per_address_burst: over.per_address_burst.or(base.per_address_burst),
+                    per_address_per_second: over
+                        .per_address_per_second
+                        .or(base.per_address_per_second),
+                    account_free_failures: over
+                        .account_free_failures
+                        .or(base.account_free_failures),
+                    account_max_delay_secs: over
+                        .account_max_delay_secs
+                        .or(base.account_max_delay_secs),
+                }),
+                (base, over) => over.or(base),
+            },
             policy: over.policy.or(self.policy),
             attestation: over.attestation.or(self.attestation),
         }
@@ -259,6 +283,8 @@ pub struct Config {
     pub policy: crate::services::policy::Policy,
     /// Header naming the client address behind a proxy.
     pub client_ip_header: Option<String>,
+    /// Abuse controls.
+    pub rate_limits: crate::services::limits::RateLimits,
     /// Audit checkpoint interval, in events.
     pub audit_checkpoint_every: i64,
     /// PEM files of attestation roots.
@@ -370,7 +396,11 @@ impl Config {
             }
             Some(n) => i64::try_from(n).unwrap_or(i64::MAX),
         };
+        let rate_limits =
+            crate::services::limits::RateLimits::from_section(&f.rate_limits.unwrap_or_default())
+                .map_err(ConfigError)?;
         Ok(Self {
+            rate_limits,
             client_ip_header: f.client_ip_header.filter(|h| !h.trim().is_empty()),
             audit_checkpoint_every,
             policy,

@@ -70,6 +70,9 @@ pub enum Error {
     LastPasskey,
     /// A state-changing request came from an origin that is not configured.
     ForbiddenOrigin(String),
+    /// Too many requests from this address, or failed sign-ins for this account: try again
+    /// after the duration (`Retry-After`).
+    RateLimited(std::time::Duration),
     /// Too many ceremonies are pending (the challenge store is full); try again shortly.
     Busy,
     /// The database or the ephemeral store does not answer (stopped, unreachable, out of
@@ -125,6 +128,7 @@ impl Error {
             Self::LastPasskey => "last_passkey",
             Self::ForbiddenOrigin(_) => "origin_not_allowed",
             Self::Busy => "busy",
+            Self::RateLimited(_) => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -158,6 +162,10 @@ impl Error {
                 .into(),
             Self::ForbiddenOrigin(_) => "Requests from this origin are not allowed.".into(),
             Self::Busy => "The server is busy. Try again in a minute.".into(),
+            Self::RateLimited(wait) => format!(
+                "Too many attempts. Try again in {} seconds.",
+                wait.as_secs().max(1)
+            ),
             Self::Unavailable(_) => {
                 "The service is temporarily unavailable. Try again in a moment.".into()
             }

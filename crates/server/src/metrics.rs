@@ -104,6 +104,7 @@ pub const FAILURE_CODES: &[&str] = &[
     "invalid_json",
     "invalid_request",
     "busy",
+    "rate_limited",
     "unavailable",
     "internal_error",
 ];

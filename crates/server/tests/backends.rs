@@ -697,6 +697,102 @@ suite!(challenge_cases: memory, redis => [
     a_put_replaces_the_previous_state,
 ]);
 
+mod limiter_cases {
+    use super::*;
+    use passkeyd_server::ephemeral::limits::RateLimiter;
+
+    pub async fn a_bucket_empties_and_refills(l: Arc<dyn RateLimiter>) {
+        for _ in 0..3 {
+            assert_eq!(l.take("a:1", 3, 10.0).await.unwrap(), None);
+        }
+        let wait = l.take("a:1", 3, 10.0).await.unwrap().expect("empty");
+        assert!(wait <= Duration::from_millis(100), "{wait:?}");
+        assert_eq!(
+            l.take("a:2", 3, 10.0).await.unwrap(),
+            None,
+            "keys are separate"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(l.take("a:1", 3, 10.0).await.unwrap(), None, "refilled");
+    }
+
+    pub async fn concurrent_takes_never_overdraw(l: Arc<dyn RateLimiter>) {
+        let mut tasks = Vec::new();
+        for _ in 0..40 {
+            let l = l.clone();
+            tasks.push(tokio::spawn(async move {
+                l.take("a:c", 10, 0.001).await.unwrap().is_none()
+            }));
+        }
+        let mut allowed = 0;
+        for t in tasks {
+            allowed += usize::from(t.await.unwrap());
+        }
+        assert_eq!(allowed, 10);
+    }
+
+    pub async fn failures_count_expire_and_clear(l: Arc<dyn RateLimiter>) {
+        assert_eq!(l.failures("u:x").await.unwrap().0, 0);
+        for n in 1..=3 {
+            assert_eq!(l.fail("u:x", Duration::from_secs(60)).await.unwrap(), n);
+        }
+        let (n, ago) = l.failures("u:x").await.unwrap();
+        assert_eq!(n, 3);
+        assert!(ago < Duration::from_secs(2));
+        l.clear("u:x").await.unwrap();
+        assert_eq!(l.failures("u:x").await.unwrap().0, 0);
+        l.fail("u:y", Duration::from_millis(100)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(l.failures("u:y").await.unwrap().0, 0, "expired");
+    }
+}
+
+mod limiter_backend {
+    use super::*;
+    use passkeyd_server::ephemeral::limits::{MemoryLimiter, RateLimiter, RedisLimiter};
+
+    pub async fn memory_limiter<F, Fut>(case: F)
+    where
+        F: FnOnce(Arc<dyn RateLimiter>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        case(Arc::new(MemoryLimiter::default())).await;
+    }
+
+    pub async fn redis_limiter<F, Fut>(case: F)
+    where
+        F: FnOnce(Arc<dyn RateLimiter>) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let url = backend::redis_url();
+        let prefix = format!("{}:", backend::unique("passkeyd_t"));
+        let redis = RedisChallenges::open(&url, &prefix).await.unwrap();
+        case(Arc::new(RedisLimiter::new(redis.connection(), &prefix))).await;
+    }
+}
+
+macro_rules! limiter_suite {
+    ($($backend:ident),+ => $cases:tt) => {
+        $( limiter_suite!(@one $backend $cases); )+
+    };
+    (@one $backend:ident [$($case:ident),+ $(,)?]) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::limiter_backend::$backend(super::limiter_cases::$case).await;
+                }
+            )+
+        }
+    };
+}
+
+limiter_suite!(memory_limiter, redis_limiter => [
+    a_bucket_empties_and_refills,
+    concurrent_takes_never_overdraw,
+    failures_count_expire_and_clear,
+]);
+
 /// Instances starting at once all migrate the same fresh database without error (sqlx takes a
 /// PostgreSQL advisory lock around the migrations), and end with one migration history.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! limits). Backends: [`memory::MemoryChallenges`] (the embedded default, one process) and
 //! [`redis::RedisChallenges`] (shared by many instances).
 
+pub mod limits;
 pub mod memory;
 pub mod redis;
 

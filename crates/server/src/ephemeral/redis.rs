@@ -54,6 +54,13 @@ impl RedisChallenges {
     }
 }
 
+impl RedisChallenges {
+    /// The shared connection (the rate limiter uses it too).
+    pub fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+}
+
 /// `url` without a password, for messages.
 fn redact(url: &str) -> String {
     match (url.split_once("://"), url.rfind('@')) {

@@ -205,6 +205,7 @@ impl Error {
             }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Busy | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -222,6 +223,7 @@ impl IntoResponse for Error {
             Self::AuthenticationFailed { .. }
             | Self::RegistrationFailed { .. }
             | Self::ForbiddenOrigin(_)
+            | Self::RateLimited(_)
             | Self::Busy => {
                 tracing::warn!(code = self.internal_code(), error = %self, "request refused");
             }
@@ -237,7 +239,21 @@ impl IntoResponse for Error {
             action,
             level,
         };
-        (status, Json(body)).into_response()
+        let retry_after = match &self {
+            Self::RateLimited(wait) => {
+                Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
+            }
+            _ => None,
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        response
     }
 }
 

@@ -82,8 +82,10 @@ pub struct StepUpFinishResponse {
 pub async fn stepup_start(
     State(state): State<AppState>,
     SignedIn(cur): SignedIn,
+    Ctx(ctx): Ctx,
     ApiJson(req): ApiJson<StepUpStartRequest>,
 ) -> Result<Json<AuthStartResponse>, Error> {
+    state.limits.address(ctx.client_addr.as_deref()).await?;
     let started = state
         .ceremonies
         .start_step_up(&cur, &req.action, req.level.unwrap_or(2), req.max_age)
@@ -108,6 +110,7 @@ pub async fn stepup_finish(
     Ctx(ctx): Ctx,
     body: Result<RawBody, Error>,
 ) -> Result<Json<StepUpFinishResponse>, Error> {
+    state.limits.address(ctx.client_addr.as_deref()).await?;
     let done = match body {
         Ok(RawBody(b)) => state.ceremonies.finish_step_up(&cur, &b, &ctx).await,
         Err(Error::PayloadTooLarge) => Err(Error::PayloadTooLarge),

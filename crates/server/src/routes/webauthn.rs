@@ -171,8 +171,10 @@ fn credential_id(text: &str) -> Result<Vec<u8>, Error> {
 pub async fn register_start(
     State(state): State<AppState>,
     MaybeSession(current): MaybeSession,
+    Ctx(ctx): Ctx,
     ApiJson(req): ApiJson<RegisterStartRequest>,
 ) -> Result<(HeaderMap, Json<PublicKeyCredentialCreationOptionsJSON>), Error> {
+    state.limits.address(ctx.client_addr.as_deref()).await?;
     let started = state
         .ceremonies
         .start_registration(
@@ -204,6 +206,7 @@ pub async fn register_finish(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, Error> {
+    state.limits.address(ctx.client_addr.as_deref()).await?;
     let key = cookie(&headers, CEREMONY_COOKIE);
     let text = std::str::from_utf8(&body)
         .map_err(|_| Error::bad_request("invalid_json", "The request body is not UTF-8."))?;
@@ -245,8 +248,10 @@ pub async fn register_finish(
     ))]
 pub async fn auth_start(
     State(state): State<AppState>,
+    Ctx(ctx): Ctx,
     ApiJson(req): ApiJson<AuthStartRequest>,
 ) -> Result<impl IntoResponse, Error> {
+    state.limits.address(ctx.client_addr.as_deref()).await?;
     let started = state
         .ceremonies
         .start_authentication(req.username.as_deref())
@@ -276,6 +281,7 @@ pub async fn auth_finish(
     headers: HeaderMap,
     body: Result<RawBody, Error>,
 ) -> Result<impl IntoResponse, Error> {
+    state.limits.address(ctx.client_addr.as_deref()).await?;
     let signed_in = match body {
         Ok(RawBody(body)) => {
             let key = cookie(&headers, CEREMONY_COOKIE);

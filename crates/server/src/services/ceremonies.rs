@@ -17,6 +17,7 @@
 
 use super::audit::{RequestContext, user_ref};
 use super::fake::FakeCredentials;
+use super::limits::{Limits, handle_key, username_key};
 use super::policy::UvRule;
 use super::policy::{Facts, Policy};
 use super::sessions::{CurrentSession, NewSession, Sessions};
@@ -67,6 +68,9 @@ enum Pending {
     },
     Authentication {
         state: AuthenticationState,
+        /// The failure key of the username the sign-in was started for, if any.
+        #[serde(default)]
+        account: Option<String>,
     },
     StepUp {
         state: AuthenticationState,
@@ -149,6 +153,7 @@ pub struct Ceremonies {
     fake: FakeCredentials,
     challenge_ttl: Duration,
     policy: Policy,
+    limits: Arc<Limits>,
 }
 
 /// Normalises a username: trimmed, lower-case, 1 to 64 characters, no control characters.
@@ -186,6 +191,8 @@ pub struct CeremonySettings {
     pub secret: Vec<u8>,
     /// Authenticator tiers.
     pub policy: Policy,
+    /// Abuse controls (account delays).
+    pub limits: Arc<Limits>,
 }
 
 impl Ceremonies {
@@ -206,6 +213,7 @@ impl Ceremonies {
             signup_open: settings.signup_open,
             challenge_ttl: settings.challenge_ttl,
             policy: settings.policy,
+            limits: settings.limits,
         }
     }
 
@@ -515,6 +523,7 @@ impl Ceremonies {
             None => RequestOptionsBuilder::discoverable(self.rp.rp_id()),
             Some(raw) => {
                 let username = normalize_username(raw)?;
+                self.limits.account(&username_key(&username)).await?;
                 let user = self.store.user_by_username(&username).await?;
                 let fake_handle = self.fake.user_handle(&username);
                 // The same two queries whether or not the account exists, so that the answer
@@ -543,7 +552,11 @@ impl Ceremonies {
         let (options, state) = builder
             .user_verification(UserVerificationRequirement::Preferred)
             .build();
-        let key = self.put_pending(&Pending::Authentication { state }).await?;
+        let account = username.map(|u| normalize_username(u).map(|n| username_key(&n)));
+        let account = account.transpose()?;
+        let key = self
+            .put_pending(&Pending::Authentication { state, account })
+            .await?;
         Ok(Started { options, key })
     }
 
@@ -557,6 +570,28 @@ impl Ceremonies {
         cookie_key: Option<&str>,
         body: &[u8],
         ctx: &RequestContext,
+    ) -> Result<SignedIn, Error> {
+        let mut account = None;
+        let result = self
+            .finish_authentication_inner(replacing, cookie_key, body, ctx, &mut account)
+            .await;
+        if let Some(account) = &account {
+            match &result {
+                Ok(_) => self.limits.succeeded(account).await,
+                Err(Error::RateLimited(_) | Error::Unavailable(_)) => {}
+                Err(_) => self.limits.failed(account).await,
+            }
+        }
+        result
+    }
+
+    async fn finish_authentication_inner(
+        &self,
+        replacing: Option<&CurrentSession>,
+        cookie_key: Option<&str>,
+        body: &[u8],
+        ctx: &RequestContext,
+        account: &mut Option<String>,
     ) -> Result<SignedIn, Error> {
         let mut value: serde_json::Value = serde_json::from_slice(body)
             .map_err(|e| Error::auth_failed("invalid_body", format!("body is not JSON: {e}")))?;
@@ -580,7 +615,13 @@ impl Ceremonies {
             })?,
         };
         let state = match self.take_pending(&key).await? {
-            Some(Pending::Authentication { state }) => state,
+            Some(Pending::Authentication {
+                state,
+                account: started_for,
+            }) => {
+                *account = started_for;
+                state
+            }
             Some(Pending::Registration { .. } | Pending::StepUp { .. }) => {
                 return Err(Error::auth_failed(
                     "challenge_wrong_kind",
@@ -606,6 +647,12 @@ impl Ceremonies {
                 format!("unknown credential id {}", b64::encode(&response.raw_id)),
             ));
         };
+        if account.is_none() {
+            *account = Some(handle_key(&credential.user_handle));
+        }
+        if let Some(a) = account.as_deref() {
+            self.limits.account(a).await?;
+        }
         if credential.status != CredentialStatus::Active {
             return Err(Error::auth_failed(
                 "credential_not_active",

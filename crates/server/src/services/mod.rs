@@ -11,6 +11,7 @@ pub mod audit;
 pub mod ceremonies;
 pub mod credentials;
 pub mod fake;
+pub mod limits;
 pub mod policy;
 pub mod sessions;
 pub mod tokens;
