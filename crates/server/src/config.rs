@@ -228,6 +228,12 @@ impl FileConfig {
                     account_max_delay_secs: over
                         .account_max_delay_secs
                         .or(base.account_max_delay_secs),
+                    registrations_per_address_per_hour: over
+                        .registrations_per_address_per_hour
+                        .or(base.registrations_per_address_per_hour),
+                    registrations_per_minute: over
+                        .registrations_per_minute
+                        .or(base.registrations_per_minute),
                 }),
                 (base, over) => over.or(base),
             },

@@ -8,9 +8,10 @@ use crate::app::AppState;
 use crate::error::Error;
 use crate::metrics::CeremonyKind;
 use crate::services::ceremonies::{CEREMONY_COOKIE, CHALLENGE_TTL};
+use crate::services::limits::RegistrationBurst;
 use crate::services::rfc3339;
 use crate::services::sessions::SESSION_COOKIE;
-use crate::store::Credential;
+use crate::store::{AuditEvent, Credential};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -175,6 +176,10 @@ pub async fn register_start(
     ApiJson(req): ApiJson<RegisterStartRequest>,
 ) -> Result<(HeaderMap, Json<PublicKeyCredentialCreationOptionsJSON>), Error> {
     state.limits.address(ctx.client_addr.as_deref()).await?;
+    state
+        .limits
+        .registration_allowed(ctx.client_addr.as_deref())
+        .await?;
     let started = state
         .ceremonies
         .start_registration(
@@ -225,6 +230,19 @@ pub async fn register_finish(
         audit_failure(&state, &ctx, event, user, e).await;
     }
     let done = done?;
+    for burst in state.limits.registered(ctx.client_addr.as_deref()).await {
+        let mut e = AuditEvent::new("anomaly", "system", "detected");
+        e.details = serde_json::json!({
+            "kind": burst.kind(),
+            "action": match burst {
+                RegistrationBurst::Address => "further registrations from this address refused for an hour",
+                RegistrationBurst::Global => "alert",
+            },
+        })
+        .to_string();
+        tracing::warn!(kind = burst.kind(), "anomaly: registration burst");
+        state.audit.record(e, &ctx).await;
+    }
     let mut cookies = vec![clear_ceremony_cookie(&state)];
     if let Some(s) = &done.new_session {
         cookies.push(session_cookie(&state, &s.token));

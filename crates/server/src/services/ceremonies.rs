@@ -654,6 +654,17 @@ impl Ceremonies {
             self.limits.account(a).await?;
         }
         if credential.status != CredentialStatus::Active {
+            self.anomaly(
+                ctx,
+                &credential,
+                serde_json::json!({
+                    "kind": "inactive_credential_used",
+                    "status": credential.status.as_str(),
+                    "status_reason": credential.status_reason,
+                    "action": "refused",
+                }),
+            )
+            .await;
             return Err(Error::auth_failed(
                 "credential_not_active",
                 format!(
@@ -674,9 +685,38 @@ impl Ceremonies {
             backup_state: credential.backup_state,
             uv_initialized: credential.uv_initialized,
         };
-        let verified = verify_assertion(&self.rp, &state, &response, &record).map_err(|e| {
-            Error::auth_failed(e.code(), format!("step {} {}: {e}", e.step(), e.code()))
-        })?;
+        let verified = match verify_assertion(&self.rp, &state, &response, &record) {
+            Ok(v) => v,
+            Err(e) => {
+                if matches!(e, passkeyd_webauthn::Error::CounterNotIncreased { .. }) {
+                    // A counter that went backwards: two copies of the key exist. Suspend the
+                    // passkey until the owner or an administrator looks at it.
+                    let reason = format!("possible cloned authenticator: {e}");
+                    self.store
+                        .set_credential_status(
+                            &credential.id,
+                            CredentialStatus::Suspended,
+                            Some(&reason),
+                        )
+                        .await?;
+                    self.anomaly(
+                        ctx,
+                        &credential,
+                        serde_json::json!({
+                            "kind": "counter_regression",
+                            "stored": credential.sign_count,
+                            "detail": e.to_string(),
+                            "action": "credential_suspended",
+                        }),
+                    )
+                    .await;
+                }
+                return Err(Error::auth_failed(
+                    e.code(),
+                    format!("step {} {}: {e}", e.step(), e.code()),
+                ));
+            }
+        };
         let Some(user) = self.store.user_by_handle(&credential.user_handle).await? else {
             return Err(Error::Internal("credential without an account".into()));
         };
@@ -951,5 +991,24 @@ impl Ceremonies {
                 action: action.to_owned(),
                 level,
             })
+    }
+
+    /// Records an anomaly about `credential` in the audit trail.
+    async fn anomaly(
+        &self,
+        ctx: &RequestContext,
+        credential: &Credential,
+        details: serde_json::Value,
+    ) {
+        let mut e = ctx.stamp(AuditEvent::new("anomaly", "system", "detected"));
+        e.subject = Some(user_ref(&credential.user_handle));
+        e.credential_id = Some(b64::encode(&credential.id));
+        e.aaguid = Some(passkeyd_webauthn::aaguid::format_aaguid(credential.aaguid));
+        e.counter = Some(i64::from(credential.sign_count));
+        e.details = details.to_string();
+        tracing::warn!(details = %e.details, "anomaly");
+        if let Err(err) = self.store.append_audit(&e).await {
+            tracing::error!(error = %err, "audit: cannot append anomaly");
+        }
     }
 }

@@ -36,6 +36,12 @@ pub struct RateLimitSection {
     pub account_free_failures: Option<u32>,
     /// The longest delay, in seconds (default 60).
     pub account_max_delay_secs: Option<u64>,
+    /// Registrations a client address may complete per hour before further ones are refused
+    /// and an anomaly is recorded (default 10).
+    pub registrations_per_address_per_hour: Option<u32>,
+    /// Registrations across all accounts per minute above which an anomaly is recorded
+    /// (default 300).
+    pub registrations_per_minute: Option<u32>,
 }
 
 /// Validated limits.
@@ -51,6 +57,10 @@ pub struct RateLimits {
     pub account_free_failures: u32,
     /// Longest delay.
     pub account_max_delay: Duration,
+    /// Registrations per address per hour.
+    pub registrations_per_address_per_hour: u32,
+    /// Registrations per minute, all accounts.
+    pub registrations_per_minute: u32,
 }
 
 impl Default for RateLimits {
@@ -68,6 +78,8 @@ impl RateLimits {
             per_address_per_second: s.per_address_per_second.unwrap_or(5.0),
             account_free_failures: s.account_free_failures.unwrap_or(5),
             account_max_delay: Duration::from_secs(s.account_max_delay_secs.unwrap_or(60)),
+            registrations_per_address_per_hour: s.registrations_per_address_per_hour.unwrap_or(10),
+            registrations_per_minute: s.registrations_per_minute.unwrap_or(300),
         };
         if limits.per_address_burst == 0
             || !(limits.per_address_per_second > 0.0 && limits.per_address_per_second.is_finite())
@@ -175,6 +187,73 @@ impl Limits {
         {
             tracing::warn!(error = %e, "rate limits: cannot clear failures");
         }
+    }
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// A burst of registrations noticed by [`Limits::registered`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationBurst {
+    /// One address reached its hourly allowance; its further registrations are refused.
+    Address,
+    /// Registrations across all accounts exceeded the per-minute threshold.
+    Global,
+}
+
+impl RegistrationBurst {
+    /// The anomaly kind in the audit trail.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Address => "registration_burst_address",
+            Self::Global => "registration_burst_global",
+        }
+    }
+}
+
+impl Limits {
+    /// `Error::RateLimited` when `address` has used its hourly registrations.
+    pub async fn registration_allowed(&self, address: Option<&str>) -> Result<(), Error> {
+        let (true, Some(addr)) = (self.settings.enabled, address) else {
+            return Ok(());
+        };
+        match self.limiter.failures(&format!("r:a:{addr}")).await {
+            Ok((n, ago)) if n >= self.settings.registrations_per_address_per_hour => {
+                Err(Error::RateLimited(HOUR.saturating_sub(ago).max(MINUTE)))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "rate limits: backend failed; not limiting");
+                Ok(())
+            }
+        }
+    }
+
+    /// Counts a completed registration; returns the bursts it made visible (each once, when
+    /// its threshold is reached).
+    pub async fn registered(&self, address: Option<&str>) -> Vec<RegistrationBurst> {
+        let mut bursts = Vec::new();
+        if !self.settings.enabled {
+            return bursts;
+        }
+        if let Some(addr) = address {
+            match self.limiter.fail(&format!("r:a:{addr}"), HOUR).await {
+                Ok(n) if n == self.settings.registrations_per_address_per_hour => {
+                    bursts.push(RegistrationBurst::Address);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "rate limits: cannot count a registration"),
+            }
+        }
+        match self.limiter.fail("r:all", MINUTE).await {
+            Ok(n) if n == self.settings.registrations_per_minute.saturating_add(1) => {
+                bursts.push(RegistrationBurst::Global);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "rate limits: cannot count a registration"),
+        }
+        bursts
     }
 }
 

@@ -440,6 +440,23 @@ pub trait Store: Send + Sync + 'static {
     /// no such account.
     async fn delete_user(&self, handle: &[u8]) -> Result<bool, StoreError>;
 
+    /// Sets a credential's status and the reason; false when there is no such credential.
+    async fn set_credential_status(
+        &self,
+        id: &[u8],
+        status: CredentialStatus,
+        reason: Option<&str>,
+    ) -> Result<bool, StoreError>;
+    /// The distinct AAGUIDs of active credentials.
+    async fn aaguids_in_use(&self) -> Result<Vec<[u8; 16]>, StoreError>;
+    /// Suspends every active credential of model `aaguid` with `reason`; returns the
+    /// credentials suspended (id, owner).
+    async fn suspend_aaguid(
+        &self,
+        aaguid: &[u8; 16],
+        reason: &str,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+
     /// Stores a new session.
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
     /// The session whose token hashes to `id_hash` (revoked and expired ones included: the

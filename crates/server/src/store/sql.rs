@@ -748,6 +748,68 @@ macro_rules! sql_store {
                 Ok(r.rows_affected() == 1)
             }
 
+            async fn set_credential_status(
+                &self,
+                id: &[u8],
+                status: CredentialStatus,
+                reason: Option<&str>,
+            ) -> Result<bool, StoreError> {
+                let r = sqlx::query("UPDATE credentials SET status = $1, status_reason = $2 WHERE id = $3")
+                    .bind(status.as_str())
+                    .bind(reason)
+                    .bind(b64::encode(id))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn aaguids_in_use(&self) -> Result<Vec<[u8; 16]>, StoreError> {
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT DISTINCT aaguid FROM credentials WHERE status = 'active' ORDER BY aaguid",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.into_iter()
+                    .map(|(a,)| parse_aaguid(&a).ok_or_else(|| backend("column aaguid: not a UUID")))
+                    .collect()
+            }
+
+            async fn suspend_aaguid(
+                &self,
+                aaguid: &[u8; 16],
+                reason: &str,
+            ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                let aaguid = format_aaguid(*aaguid);
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT id, user_handle FROM credentials WHERE aaguid = $1 AND status = 'active' ORDER BY id",
+                )
+                .bind(&aaguid)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(backend)?;
+                sqlx::query(
+                    "UPDATE credentials SET status = 'suspended', status_reason = $1 \
+                     WHERE aaguid = $2 AND status = 'active'",
+                )
+                .bind(reason)
+                .bind(&aaguid)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                rows.into_iter()
+                    .map(|(id, user)| {
+                        Ok((
+                            b64::decode(&id).map_err(backend)?,
+                            b64::decode(&user).map_err(backend)?,
+                        ))
+                    })
+                    .collect()
+            }
+
             async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
                 insert_session_on(&self.pool, s).await
             }
