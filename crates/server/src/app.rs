@@ -8,6 +8,7 @@ use crate::ephemeral::memory::MemoryChallenges;
 use crate::ephemeral::redis::RedisChallenges;
 use crate::metrics::Metrics;
 use crate::services::audit::Audit;
+use crate::services::behavior::Behavior;
 use crate::services::ceremonies::{CHALLENGE_TTL, Ceremonies, CeremonySettings};
 use crate::services::credentials::Credentials;
 use crate::services::limits::Limits;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub audit: Arc<Audit>,
     /// Abuse controls.
     pub limits: Arc<Limits>,
+    /// Continuous authentication.
+    pub behavior: Arc<Behavior>,
     backend: Backend,
 }
 
@@ -180,10 +183,15 @@ impl AppState {
                 rp_name: config.rp_name.clone(),
                 signup_open: config.signup_open,
                 challenge_ttl,
-                secret,
+                secret: secret.clone(),
                 policy: config.policy.clone(),
                 limits: limits.clone(),
             },
+        ));
+        let behavior = Arc::new(Behavior::new(
+            store.clone(),
+            config.continuous_auth.clone(),
+            &secret,
         ));
         let tokens = Arc::new(
             Tokens::open(
@@ -192,6 +200,7 @@ impl AppState {
                 config.token_audiences.clone(),
                 store.clone(),
                 sessions.clone(),
+                behavior.clone(),
             )
             .await
             .map_err(|e| StartupError(e.to_string()))?,
@@ -202,6 +211,7 @@ impl AppState {
                 .map_err(|e| StartupError(e.to_string()))?,
         );
         Ok(Self {
+            behavior,
             limits,
             audit,
             tokens,

@@ -66,6 +66,8 @@ pub struct FileConfig {
     pub store: Option<StoreSection>,
     /// `[ephemeral]`: where pending ceremonies live.
     pub ephemeral: Option<EphemeralSection>,
+    /// `[continuous_auth]` (file; `PASSKEYD_CONTINUOUS_AUTH=off` turns it off).
+    pub continuous_auth: Option<crate::services::behavior::ContinuousAuthSection>,
     /// `[rate_limits]` (file; `PASSKEYD_RATE_LIMITS=off` turns them off).
     pub rate_limits: Option<crate::services::limits::RateLimitSection>,
     /// `[policy]`: authenticator tiers, groups, step-up (file only).
@@ -171,6 +173,12 @@ impl FileConfig {
                 (None, None) => None,
                 (url, key_prefix) => Some(EphemeralSection { url, key_prefix }),
             },
+            continuous_auth: parse_bool("PASSKEYD_CONTINUOUS_AUTH")?.map(|on| {
+                crate::services::behavior::ContinuousAuthSection {
+                    enabled: Some(on),
+                    ..Default::default()
+                }
+            }),
             rate_limits: parse_bool("PASSKEYD_RATE_LIMITS")?.map(|on| {
                 crate::services::limits::RateLimitSection {
                     enabled: Some(on),
@@ -215,6 +223,17 @@ impl FileConfig {
             },
             client_ip_header: over.client_ip_header.or(self.client_ip_header),
             audit_checkpoint_every: over.audit_checkpoint_every.or(self.audit_checkpoint_every),
+            continuous_auth: match (self.continuous_auth, over.continuous_auth) {
+                (Some(base), Some(over)) => {
+                    Some(crate::services::behavior::ContinuousAuthSection {
+                        enabled: over.enabled.or(base.enabled),
+                        enrol_samples: over.enrol_samples.or(base.enrol_samples),
+                        min_digraphs: over.min_digraphs.or(base.min_digraphs),
+                        trust: over.trust.or(base.trust),
+                    })
+                }
+                (base, over) => over.or(base),
+            },
             rate_limits: match (self.rate_limits, over.rate_limits) {
                 (Some(base), Some(over)) => Some(crate::services::limits::RateLimitSection {
                     enabled: over.enabled.or(base.enabled),
@@ -291,6 +310,8 @@ pub struct Config {
     pub client_ip_header: Option<String>,
     /// Abuse controls.
     pub rate_limits: crate::services::limits::RateLimits,
+    /// Continuous authentication.
+    pub continuous_auth: crate::services::behavior::ContinuousAuth,
     /// Audit checkpoint interval, in events.
     pub audit_checkpoint_every: i64,
     /// PEM files of attestation roots.
@@ -405,7 +426,12 @@ impl Config {
         let rate_limits =
             crate::services::limits::RateLimits::from_section(&f.rate_limits.unwrap_or_default())
                 .map_err(ConfigError)?;
+        let continuous_auth = crate::services::behavior::ContinuousAuth::from_section(
+            &f.continuous_auth.unwrap_or_default(),
+        )
+        .map_err(ConfigError)?;
         Ok(Self {
+            continuous_auth,
             rate_limits,
             client_ip_header: f.client_ip_header.filter(|h| !h.trim().is_empty()),
             audit_checkpoint_every,

@@ -92,6 +92,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/token", post(tokens::issue_token))
         .route("/api/session/introspect", post(tokens::introspect))
+        .route("/api/session/signals", post(session::signals))
         .route("/.well-known/jwks.json", get(tokens::jwks))
         .route("/api/openapi.json", get(openapi::openapi_json))
         .route("/", get(static_files::index))

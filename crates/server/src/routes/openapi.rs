@@ -29,6 +29,7 @@ use utoipa::OpenApi;
         super::session::sign_out,
         super::session::list_sessions,
         super::session::revoke_session,
+        super::session::signals,
         super::stepup::stepup_start,
         super::stepup::stepup_finish,
         super::stepup::delete_account,

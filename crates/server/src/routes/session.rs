@@ -2,9 +2,10 @@
 
 use super::stepup::ElevationView;
 use super::webauthn::UserView;
-use super::{Ctx, MaybeSession, SignedIn, audit_success, set_cookie, with_cookies};
+use super::{ApiJson, Ctx, MaybeSession, SignedIn, audit_success, set_cookie, with_cookies};
 use crate::app::AppState;
 use crate::error::Error;
+use crate::services::behavior::{ConfidenceView, KeyTiming};
 use crate::services::rfc3339;
 use crate::services::sessions::SESSION_COOKIE;
 use axum::Json;
@@ -12,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use passkeyd_webauthn::b64;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// `GET /api/session` answer.
@@ -33,6 +34,17 @@ pub struct SessionInfo {
     pub assurance: AssuranceView,
     /// Live step-up elevations of this session.
     pub elevations: Vec<ElevationView>,
+    /// Continuous authentication: how sure passkeyd still is (absent when turned off).
+    pub confidence: Option<ConfidenceView>,
+}
+
+/// `POST /api/session/signals` body: one batch of typing.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignalsRequest {
+    /// Key events as the browser saw them (at most 1000). Used to update the account's typing
+    /// template and the session's confidence; never stored.
+    pub keystrokes: Vec<KeyTiming>,
 }
 
 /// How sure passkeyd is of who signed in, and why.
@@ -84,6 +96,11 @@ pub async fn current_session(
 ) -> Result<Json<SessionInfo>, Error> {
     let t = crate::services::now();
     let elevations = state.store.elevations(&cur.session.id_hash, t).await?;
+    let confidence = if state.behavior.enabled() {
+        Some(state.behavior.confidence(&cur.session).await?)
+    } else {
+        None
+    };
     Ok(Json(SessionInfo {
         user: UserView {
             username: cur.user.username.clone(),
@@ -100,7 +117,31 @@ pub async fn current_session(
             age_seconds: (t - cur.session.authenticated_at).max(0),
         },
         elevations: elevations.iter().map(ElevationView::from).collect(),
+        confidence,
     }))
+}
+
+/// Sends a batch of typing (key, keydown and keyup times) from the signed-in page: the account's
+/// template learns from its first batches, later ones move the session's confidence. Answers
+/// the confidence with its decision: `step_up_required` asks the page for a passkey step-up
+/// (`POST /api/webauthn/stepup/start`, any action), `suspended` ended the session.
+#[utoipa::path(post, path = "/api/session/signals", tag = "session",
+    request_body = SignalsRequest,
+    responses(
+        (status = 200, description = "The session's confidence after the batch", body = ConfidenceView),
+        (status = 400, description = "Malformed batch", body = super::ErrorBody),
+        (status = 401, description = "Not signed in", body = super::ErrorBody),
+        (status = 404, description = "Continuous authentication is turned off", body = super::ErrorBody),
+    ))]
+pub async fn signals(
+    State(state): State<AppState>,
+    SignedIn(cur): SignedIn,
+    Ctx(ctx): Ctx,
+    ApiJson(req): ApiJson<SignalsRequest>,
+) -> Result<Json<ConfidenceView>, Error> {
+    Ok(Json(
+        state.behavior.observe(&cur, &req.keystrokes, &ctx).await?,
+    ))
 }
 
 /// Signs out: revokes the current session (if any) and clears the cookie. Always 204.

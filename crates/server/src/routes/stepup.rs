@@ -120,6 +120,12 @@ pub async fn stepup_finish(
         audit_failure(&state, &ctx, "step_up", Some(&cur.user.handle), e).await;
     }
     let done = done?;
+    if state.behavior.enabled() {
+        state
+            .behavior
+            .restore(&cur, done.elevation.aal, &ctx)
+            .await?;
+    }
     tracing::info!(
         action = %done.elevation.action,
         aal = done.elevation.aal,

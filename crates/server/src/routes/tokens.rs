@@ -40,6 +40,10 @@ pub struct TokenResponse {
 pub struct IntrospectRequest {
     /// The JWT to check.
     pub token: String,
+    /// The confidence (0-100) the caller needs for what it is about to do; default the trust
+    /// model's allow threshold. The answer's `decision` compares the session's current
+    /// confidence with it.
+    pub min_confidence: Option<f64>,
 }
 
 /// A short-lived JWT for the signed-in session (`sub`, `sid`, `auth_time`, `amr`, `acr`).
@@ -92,15 +96,61 @@ pub async fn introspect(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<IntrospectRequest>,
 ) -> Result<Json<serde_json::Value>, Error> {
+    if let Some(m) = req.min_confidence
+        && !(0.0..=100.0).contains(&m)
+    {
+        return Err(Error::bad_request(
+            "invalid_request",
+            "min_confidence: a number from 0 to 100",
+        ));
+    }
     Ok(Json(match state.tokens.introspect(&req.token).await? {
         Some(claims) => {
             let mut v = serde_json::to_value(&claims)
                 .map_err(|e| Error::Internal(format!("claims: {e}")))?;
+            let decision = confidence_decision(&state, &claims, req.min_confidence).await?;
             if let Some(o) = v.as_object_mut() {
                 o.insert("active".into(), serde_json::Value::Bool(true));
+                if let Some((decision, view)) = decision {
+                    o.insert("decision".into(), decision.into());
+                    o.insert("reasons".into(), view.reasons.clone().into());
+                    o.insert(
+                        "current_confidence".into(),
+                        serde_json::to_value(&view)
+                            .map_err(|e| Error::Internal(format!("confidence: {e}")))?,
+                    );
+                }
             }
             v
         }
         None => serde_json::json!({"active": false}),
     }))
+}
+
+/// The session's confidence and the decision for `min`: `allow`, `step_up` or `deny`.
+async fn confidence_decision(
+    state: &AppState,
+    claims: &crate::tokens::Claims,
+    min: Option<f64>,
+) -> Result<Option<(&'static str, crate::services::behavior::ConfidenceView)>, Error> {
+    if !state.behavior.enabled() {
+        return Ok(None);
+    }
+    let Ok(handle) = passkeyd_webauthn::b64::decode(&claims.sub) else {
+        return Ok(None);
+    };
+    let sessions = state
+        .store
+        .sessions_for_user(&handle, crate::services::now())
+        .await?;
+    let Some(session) = sessions.iter().find(|s| s.public_id == claims.sid) else {
+        return Ok(None);
+    };
+    let view = state.behavior.confidence(session).await?;
+    let decision = crate::services::behavior::introspection_decision(
+        &view,
+        min,
+        &state.behavior.settings().trust,
+    );
+    Ok(Some((decision, view)))
 }

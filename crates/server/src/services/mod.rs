@@ -8,6 +8,7 @@
 //! * [`tokens`]: JWTs for other applications, the JWKS and introspection.
 
 pub mod audit;
+pub mod behavior;
 pub mod ceremonies;
 pub mod credentials;
 pub mod fake;

@@ -18,6 +18,7 @@
 //!                    ──► session still live? ──► {"active": true, claims} | {"active": false}
 //! ```
 
+use super::behavior::Behavior;
 use super::now;
 use super::sessions::{CurrentSession, Sessions};
 use crate::error::Error;
@@ -66,6 +67,7 @@ pub struct Tokens {
     audiences: Vec<String>,
     store: Arc<dyn Store>,
     sessions: Arc<Sessions>,
+    behavior: Arc<Behavior>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -125,6 +127,7 @@ impl Tokens {
         audiences: Vec<String>,
         store: Arc<dyn Store>,
         sessions: Arc<Sessions>,
+        behavior: Arc<Behavior>,
     ) -> Result<Self, Error> {
         let (version, signer) = loop {
             if let Some((version, bytes)) = store.load_secret(KEYRING_SECRET).await? {
@@ -151,6 +154,7 @@ impl Tokens {
             audiences,
             store,
             sessions,
+            behavior,
         };
         tokens.rotate_if_due().await?;
         Ok(tokens)
@@ -318,6 +322,11 @@ impl Tokens {
             .collect();
         if !elevations.is_empty() {
             extra.insert("elevations".into(), elevations.into());
+        }
+        if self.behavior.enabled() {
+            let c = self.behavior.confidence(&current.session).await?;
+            extra.insert("confidence".into(), c.value.into());
+            extra.insert("confidence_at".into(), c.computed_at.into());
         }
         Ok(extra)
     }

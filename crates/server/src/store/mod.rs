@@ -457,6 +457,20 @@ pub trait Store: Send + Sync + 'static {
         reason: &str,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
 
+    /// The account's behavioural template (JSON), if any.
+    async fn behavior_template(&self, user_handle: &[u8]) -> Result<Option<String>, StoreError>;
+    /// Stores the account's behavioural template.
+    async fn put_behavior_template(
+        &self,
+        user_handle: &[u8],
+        template: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// A session's trust state (JSON), if any.
+    async fn session_risk(&self, id_hash: &[u8; 32]) -> Result<Option<String>, StoreError>;
+    /// Stores a session's trust state.
+    async fn put_session_risk(&self, id_hash: &[u8; 32], state: &str) -> Result<(), StoreError>;
+
     /// Stores a new session.
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
     /// The session whose token hashes to `id_hash` (revoked and expired ones included: the

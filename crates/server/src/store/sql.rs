@@ -732,7 +732,7 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
-                for table in ["sessions", "credentials"] {
+                for table in ["behavior_templates", "sessions", "credentials"] {
                     sqlx::query(&format!("DELETE FROM {table} WHERE user_handle = $1"))
                         .bind(&handle)
                         .execute(&mut *tx)
@@ -808,6 +808,59 @@ macro_rules! sql_store {
                         ))
                     })
                     .collect()
+            }
+
+            async fn behavior_template(
+                &self,
+                user_handle: &[u8],
+            ) -> Result<Option<String>, StoreError> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT template FROM behavior_templates WHERE user_handle = $1")
+                        .bind(b64::encode(user_handle))
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(backend)?;
+                Ok(row.map(|r| r.0))
+            }
+
+            async fn put_behavior_template(
+                &self,
+                user_handle: &[u8],
+                template: &str,
+                now: i64,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO behavior_templates (user_handle, template, updated_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (user_handle) \
+                     DO UPDATE SET template = excluded.template, updated_at = excluded.updated_at",
+                )
+                .bind(b64::encode(user_handle))
+                .bind(template)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+                Ok(())
+            }
+
+            async fn session_risk(&self, id_hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+                let row: Option<(Option<String>,)> =
+                    sqlx::query_as("SELECT risk_state FROM sessions WHERE id_hash = $1")
+                        .bind(b64::encode(id_hash))
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(backend)?;
+                Ok(row.and_then(|r| r.0))
+            }
+
+            async fn put_session_risk(&self, id_hash: &[u8; 32], state: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE sessions SET risk_state = $1 WHERE id_hash = $2")
+                    .bind(state)
+                    .bind(b64::encode(id_hash))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                Ok(())
             }
 
             async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
