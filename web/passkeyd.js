@@ -432,6 +432,65 @@ export function createClient(settings = {}) {
     }
   }
 
+  /**
+   * Continuous authentication: records when keys go down and up inside `element` (never which
+   * text results: the server keeps only timing statistics per pair of keys) and sends them in
+   * batches to `POST /api/session/signals`. `onConfidence(view)` gets the session's confidence
+   * after each batch; when `view.decision` is `step_up_required`, call `stepUp(...)`. Returns
+   * `{flush(), stop()}`. Stops by itself when the server has the feature turned off (404).
+   * @param {HTMLElement|Document} element
+   * @param {{onConfidence?: Function, batchKeys?: number, idleMs?: number}} [options]
+   */
+  function watchTyping(element, { onConfidence = () => {}, batchKeys = 40, idleMs = 5000 } = {}) {
+    const pending = new Map(); // code -> {key, down}
+    let batch = [];
+    let timer = null;
+    let stopped = false;
+    let sending = Promise.resolve();
+    const now = () => performance.now();
+    function onDown(event) {
+      if (event.repeat || stopped) return;
+      pending.set(event.code || event.key, { key: event.key, down: now() });
+    }
+    function onUp(event) {
+      if (stopped) return;
+      const id = event.code || event.key;
+      const started = pending.get(id);
+      if (!started) return;
+      pending.delete(id);
+      batch.push({ key: started.key, down: started.down, up: now() });
+      clearTimeout(timer);
+      if (batch.length >= batchKeys) flush();
+      else timer = setTimeout(flush, idleMs);
+    }
+    function flush() {
+      clearTimeout(timer);
+      if (stopped || batch.length < 2) return sending;
+      const keystrokes = batch;
+      batch = [];
+      sending = sending.then(async () => {
+        try {
+          const view = await api("POST", "/api/session/signals", { keystrokes });
+          onConfidence(view);
+          return view;
+        } catch (error) {
+          if (error instanceof PasskeydError && (error.status === 404 || error.status === 401)) stop();
+          return null;
+        }
+      });
+      return sending;
+    }
+    function stop() {
+      stopped = true;
+      clearTimeout(timer);
+      element.removeEventListener("keydown", onDown, true);
+      element.removeEventListener("keyup", onUp, true);
+    }
+    element.addEventListener("keydown", onDown, true);
+    element.addEventListener("keyup", onUp, true);
+    return { flush, stop };
+  }
+
   /** Deletes the signed-in account (needs a fresh step-up: see withStepUp). */
   function deleteAccount() {
     return api("DELETE", "/api/account");
@@ -440,7 +499,7 @@ export function createClient(settings = {}) {
   return {
     configure, signUp, signIn, startAutofill, cancelAutofill, addPasskey, listPasskeys, renamePasskey,
     removePasskey, session, signOut, listSessions, revokeSession, stepUp, withStepUp, deleteAccount,
-    request: api,
+    watchTyping, request: api,
   };
 }
 
@@ -449,5 +508,6 @@ const client = createClient();
 export const {
   configure, signUp, signIn, startAutofill, cancelAutofill, addPasskey, listPasskeys, renamePasskey,
   removePasskey, session, signOut, listSessions, revokeSession, stepUp, withStepUp, deleteAccount,
+  watchTyping,
 } = client;
 export default client;
