@@ -7,6 +7,7 @@ use crate::ephemeral::limits::{MemoryLimiter, RateLimiter, RedisLimiter};
 use crate::ephemeral::memory::MemoryChallenges;
 use crate::ephemeral::redis::RedisChallenges;
 use crate::metrics::Metrics;
+use crate::services::admin::Admin;
 use crate::services::audit::Audit;
 use crate::services::behavior::Behavior;
 use crate::services::ceremonies::{CHALLENGE_TTL, Ceremonies, CeremonySettings};
@@ -52,6 +53,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Continuous authentication.
     pub behavior: Arc<Behavior>,
+    /// Administration.
+    pub admin: Arc<Admin>,
     backend: Backend,
 }
 
@@ -211,6 +214,7 @@ impl AppState {
                 .map_err(|e| StartupError(e.to_string()))?,
         );
         Ok(Self {
+            admin: Arc::new(Admin::new(store.clone(), config.policy.clone())),
             behavior,
             limits,
             audit,

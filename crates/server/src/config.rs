@@ -62,6 +62,9 @@ pub struct FileConfig {
     pub client_ip_header: Option<String>,
     /// Audit checkpoint interval, in events (default 1000).
     pub audit_checkpoint_every: Option<u64>,
+    /// Bearer token of the admin API (`/admin/api/...`); unset: the admin API is off. Prefer
+    /// the environment (`PASSKEYD_ADMIN_TOKEN`) over the file.
+    pub admin_token: Option<String>,
     /// `[store]`: where accounts, credentials and sessions live.
     pub store: Option<StoreSection>,
     /// `[ephemeral]`: where pending ceremonies live.
@@ -165,6 +168,7 @@ impl FileConfig {
             }),
             client_ip_header: get("PASSKEYD_CLIENT_IP_HEADER"),
             audit_checkpoint_every: parse_u64("PASSKEYD_AUDIT_CHECKPOINT_EVERY")?,
+            admin_token: get("PASSKEYD_ADMIN_TOKEN"),
             store: get("PASSKEYD_STORE_URL").map(|url| StoreSection { url: Some(url) }),
             ephemeral: match (
                 get("PASSKEYD_EPHEMERAL_URL"),
@@ -223,6 +227,7 @@ impl FileConfig {
             },
             client_ip_header: over.client_ip_header.or(self.client_ip_header),
             audit_checkpoint_every: over.audit_checkpoint_every.or(self.audit_checkpoint_every),
+            admin_token: over.admin_token.or(self.admin_token),
             continuous_auth: match (self.continuous_auth, over.continuous_auth) {
                 (Some(base), Some(over)) => {
                     Some(crate::services::behavior::ContinuousAuthSection {
@@ -314,6 +319,8 @@ pub struct Config {
     pub continuous_auth: crate::services::behavior::ContinuousAuth,
     /// Audit checkpoint interval, in events.
     pub audit_checkpoint_every: i64,
+    /// Bearer token of the admin API; `None`: off.
+    pub admin_token: Option<String>,
     /// PEM files of attestation roots.
     pub attestation_roots: Vec<PathBuf>,
 }
@@ -430,7 +437,16 @@ impl Config {
             &f.continuous_auth.unwrap_or_default(),
         )
         .map_err(ConfigError)?;
+        let admin_token = f.admin_token.filter(|t| !t.is_empty());
+        if let Some(t) = &admin_token
+            && t.len() < 32
+        {
+            return Err(ConfigError(
+                "admin_token: at least 32 characters (e.g. `openssl rand -base64 32`)".into(),
+            ));
+        }
         Ok(Self {
+            admin_token,
             continuous_auth,
             rate_limits,
             client_ip_header: f.client_ip_header.filter(|h| !h.trim().is_empty()),

@@ -22,6 +22,8 @@ pub enum Error {
     PayloadTooLarge,
     /// The request needs a signed-in session and has none (or it expired or was revoked).
     Unauthenticated,
+    /// An admin API request without the right bearer token.
+    AdminUnauthorized,
     /// A sign-in ceremony failed; the reason is logged, never shown (it would tell an attacker
     /// which accounts and credentials exist).
     AuthenticationFailed {
@@ -115,6 +117,7 @@ impl Error {
             Self::BadRequest { code, .. } => code,
             Self::PayloadTooLarge => "payload_too_large",
             Self::Unauthenticated => "unauthenticated",
+            Self::AdminUnauthorized => "admin_unauthorized",
             Self::AuthenticationFailed { .. } => "authentication_failed",
             Self::RegistrationFailed { .. } => "registration_failed",
             Self::CeremonyNotFound => "ceremony_expired",
@@ -140,6 +143,7 @@ impl Error {
             Self::BadRequest { message, .. } => message.clone(),
             Self::PayloadTooLarge => "The request body is larger than 64 KiB.".into(),
             Self::Unauthenticated => "Sign in first.".into(),
+            Self::AdminUnauthorized => "A valid admin bearer token is required.".into(),
             Self::AuthenticationFailed { .. } => "Sign-in failed.".into(),
             Self::RegistrationFailed { .. } => "The passkey could not be registered.".into(),
             Self::CeremonyNotFound => {

@@ -5,11 +5,13 @@
 //! passkeyd verify CASE.json                 verify a recorded WebAuthn response offline
 //! passkeyd risk eval keystroke --data FILE  reproduce the keystroke-dynamics benchmark
 //! passkeyd risk eval mouse --data DIR       evaluate mouse dynamics on the Balabit data
+//! passkeyd admin users|user|set-policy|credential-status|revoke-session|proofing ...
 //! passkeyd audit verify [--expect SEQ:HASH]  check the audit chain, name the first broken link
 //! passkeyd audit export [--since TIME|SEQ]   audit events as JSON lines
 //! ```
 #![forbid(unsafe_code)]
 
+mod admin_cli;
 mod audit_cli;
 mod risk_cli;
 mod verify;
@@ -42,6 +44,11 @@ enum Command {
         /// The case file.
         case: PathBuf,
     },
+    /// Administration: accounts, tiers, passkeys, sessions, identity proofing.
+    Admin {
+        #[command(subcommand)]
+        cmd: admin_cli::AdminCommand,
+    },
     /// The tamper-evident audit log: verify the chain, export events.
     Audit {
         #[command(subcommand)]
@@ -60,6 +67,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => passkeyd_server::serve::run(args),
         Command::Verify { case } => verify::run(&case),
         Command::Audit { cmd } => audit_cli::run(cmd),
+        Command::Admin { cmd } => admin_cli::run(cmd),
         Command::Risk { cmd } => match risk_cli::run(cmd) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

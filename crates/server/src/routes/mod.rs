@@ -6,6 +6,7 @@
 //! The paths and JSON shapes are specified in `docs/api.md`; `GET /api/openapi.json` is
 //! generated from the handlers' annotations.
 
+pub mod admin;
 pub mod openapi;
 pub mod ops;
 pub mod session;
@@ -90,6 +91,24 @@ pub fn app(state: AppState) -> Router {
             "/api/account",
             axum::routing::delete(stepup::delete_account),
         )
+        .route("/admin/api/users", get(admin::list_users))
+        .route(
+            "/admin/api/users/{username}",
+            get(admin::user_detail).patch(admin::set_user_policy),
+        )
+        .route(
+            "/admin/api/users/{username}/sessions/{id}",
+            axum::routing::delete(admin::revoke_session),
+        )
+        .route(
+            "/admin/api/users/{username}/proofing",
+            post(admin::record_proofing),
+        )
+        .route(
+            "/admin/api/credentials/{id}/status",
+            post(admin::set_credential_status),
+        )
+        .route("/admin/api/audit", get(admin::audit))
         .route("/api/token", post(tokens::issue_token))
         .route("/api/session/introspect", post(tokens::introspect))
         .route("/api/session/signals", post(session::signals))
@@ -195,7 +214,9 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unauthenticated | Self::AuthenticationFailed { .. } => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::AdminUnauthorized | Self::AuthenticationFailed { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::SignupClosed
             | Self::ForbiddenOrigin(_)
             | Self::PolicyRefused { .. }

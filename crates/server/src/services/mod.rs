@@ -7,6 +7,7 @@
 //! * [`fake`]: plausible `allowCredentials` for usernames that do not exist.
 //! * [`tokens`]: JWTs for other applications, the JWKS and introspection.
 
+pub mod admin;
 pub mod audit;
 pub mod behavior;
 pub mod ceremonies;

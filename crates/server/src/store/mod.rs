@@ -276,6 +276,27 @@ impl AuditEvent {
     }
 }
 
+/// An identity-proofing record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProofingRecord {
+    /// Random id.
+    pub id: String,
+    /// The account.
+    #[serde(skip)]
+    pub user_handle: Vec<u8>,
+    /// NIST SP 800-63A identity assurance level, 1-3.
+    pub ial: u8,
+    /// How identity was established.
+    pub method: String,
+    /// Where the evidence is kept (a reference, never the document).
+    pub evidence_ref: String,
+    /// Who verified.
+    pub verified_by: String,
+    /// Unix seconds.
+    pub verified_at: i64,
+}
+
 /// A signed checkpoint of the audit chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditCheckpoint {
@@ -456,6 +477,18 @@ pub trait Store: Send + Sync + 'static {
         aaguid: &[u8; 16],
         reason: &str,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+
+    /// Accounts whose username contains `query` (all when empty), by username, at most `limit`.
+    async fn list_users(&self, query: &str, limit: i64) -> Result<Vec<User>, StoreError>;
+    /// Records an identity proofing (and its audit event, in one transaction).
+    async fn add_proofing(
+        &self,
+        record: &ProofingRecord,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// The account's proofing records, newest first.
+    async fn proofing_records(&self, user_handle: &[u8])
+    -> Result<Vec<ProofingRecord>, StoreError>;
 
     /// The account's behavioural template (JSON), if any.
     async fn behavior_template(&self, user_handle: &[u8]) -> Result<Option<String>, StoreError>;

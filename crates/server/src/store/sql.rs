@@ -732,7 +732,7 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
-                for table in ["behavior_templates", "sessions", "credentials"] {
+                for table in ["proofing_records", "behavior_templates", "sessions", "credentials"] {
                     sqlx::query(&format!("DELETE FROM {table} WHERE user_handle = $1"))
                         .bind(&handle)
                         .execute(&mut *tx)
@@ -861,6 +861,75 @@ macro_rules! sql_store {
                     .await
                     .map_err(backend)?;
                 Ok(())
+            }
+
+            async fn list_users(&self, query: &str, limit: i64) -> Result<Vec<User>, StoreError> {
+                let pattern = format!(
+                    "%{}%",
+                    query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                );
+                sqlx::query(
+                    "SELECT * FROM users WHERE username LIKE $1 ESCAPE '\\' ORDER BY username LIMIT $2",
+                )
+                .bind(pattern)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?
+                .iter()
+                .map(user_from_row)
+                .collect()
+            }
+
+            async fn add_proofing(
+                &self,
+                r: &ProofingRecord,
+                audit: &AuditEvent,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                sqlx::query(
+                    "INSERT INTO proofing_records (id, user_handle, ial, method, evidence_ref, \
+                     verified_by, verified_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&r.id)
+                .bind(b64::encode(&r.user_handle))
+                .bind(i64::from(r.ial))
+                .bind(&r.method)
+                .bind(&r.evidence_ref)
+                .bind(&r.verified_by)
+                .bind(r.verified_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                append_audit_on(&mut tx, audit).await?;
+                tx.commit().await.map_err(backend)
+            }
+
+            async fn proofing_records(
+                &self,
+                user_handle: &[u8],
+            ) -> Result<Vec<ProofingRecord>, StoreError> {
+                let rows: Vec<(String, i64, String, String, String, i64)> = sqlx::query_as(
+                    "SELECT id, ial, method, evidence_ref, verified_by, verified_at \
+                     FROM proofing_records WHERE user_handle = $1 ORDER BY verified_at DESC, id",
+                )
+                .bind(b64::encode(user_handle))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.into_iter()
+                    .map(|(id, ial, method, evidence_ref, verified_by, verified_at)| {
+                        Ok(ProofingRecord {
+                            id,
+                            user_handle: user_handle.to_vec(),
+                            ial: u8::try_from(ial).map_err(backend)?,
+                            method,
+                            evidence_ref,
+                            verified_by,
+                            verified_at,
+                        })
+                    })
+                    .collect()
             }
 
             async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
