@@ -278,6 +278,28 @@ async function initAccount() {
     p.hidden = false;
   }
 
+  const recovery = current.recovery;
+  if (recovery) {
+    const notice = $("#recovery-notice");
+    const until = formatWhen(recovery.coolingOffUntil);
+    if (recovery.thisSession) {
+      notice.textContent = `You recovered your account with a new passkey. For your protection, sensitive actions are blocked until ${until}.`;
+    } else {
+      const cancel = el("button", { class: "btn btn-danger btn-sm", type: "button", id: "cancel-recovery" }, "This wasn't me: cancel it");
+      cancel.addEventListener("click", async () => {
+        try {
+          await busy(cancel, () => passkeyd.default.request("POST", "/api/recovery/cancel", {}));
+          notice.textContent = "The recovery was cancelled: the new passkey and its sessions no longer work.";
+        } catch (error) {
+          showError(error);
+        }
+      });
+      notice.textContent = "";
+      notice.append(`A new passkey was added to your account through account recovery (${formatWhen(recovery.at).toLowerCase()}). `, cancel);
+    }
+    notice.hidden = false;
+  }
+
   /** Shows the step-up prompt; resolves true when the person chooses to continue. */
   function askStepUp() {
     const dialog = $("#stepup");

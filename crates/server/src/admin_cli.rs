@@ -61,6 +61,19 @@ pub enum AdminCommand {
         #[command(flatten)]
         server: ServeArgs,
     },
+    /// Issue a single-use recovery enrolment link (URL and QR code) bound to a proofing record.
+    Recovery {
+        /// The username.
+        username: String,
+        /// The proofing record (default: the latest).
+        #[arg(long)]
+        proofing: Option<String>,
+        /// How long the link can be used, seconds (default 900).
+        #[arg(long)]
+        ttl: Option<u64>,
+        #[command(flatten)]
+        server: ServeArgs,
+    },
     /// Record an identity proofing of an account.
     Proofing {
         /// The username.
@@ -94,7 +107,8 @@ fn server_of(cmd: &AdminCommand) -> &ServeArgs {
         | AdminCommand::SetPolicy { server, .. }
         | AdminCommand::CredentialStatus { server, .. }
         | AdminCommand::RevokeSession { server, .. }
-        | AdminCommand::Proofing { server, .. } => server,
+        | AdminCommand::Proofing { server, .. }
+        | AdminCommand::Recovery { server, .. } => server,
     }
 }
 
@@ -199,6 +213,25 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
                         .set_credential_status(&actor, &id, status, reason)
                         .await?;
                     Ok(serde_json::json!({"id": b64::encode(&id), "status": status.as_str()}))
+                }
+                AdminCommand::Recovery {
+                    username,
+                    proofing,
+                    ttl,
+                    ..
+                } => {
+                    let (token, link) = admin
+                        .issue_recovery(&actor, username, proofing.as_deref(), *ttl)
+                        .await?;
+                    let url = passkeyd_server::services::admin::recovery_url(
+                        config.public_url(),
+                        &token,
+                    );
+                    eprintln!("{}", passkeyd_server::services::admin::qr_text(&url)?);
+                    Ok(serde_json::json!({
+                        "url": url,
+                        "expiresAt": passkeyd_server::services::rfc3339(link.expires_at),
+                    }))
                 }
                 AdminCommand::RevokeSession { username, id, .. } => {
                     admin.revoke_session(&actor, username, id).await?;

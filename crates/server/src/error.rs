@@ -60,6 +60,11 @@ pub enum Error {
         /// The assurance level it needs.
         level: u8,
     },
+    /// A recovery link that is unknown, used, cancelled or expired.
+    RecoveryLinkInvalid,
+    /// The account was recovered recently: sensitive actions are blocked until this time (Unix
+    /// seconds).
+    CoolingOff(i64),
     /// None of the account's passkeys can reach the requested level.
     StepUpImpossible(u8),
     /// The username is already registered.
@@ -126,6 +131,8 @@ impl Error {
             Self::PolicyRefused { .. } => "policy_refused",
             Self::StepUpRequired { .. } => "step_up_required",
             Self::StepUpImpossible(_) => "step_up_impossible",
+            Self::CoolingOff(_) => "cooling_off",
+            Self::RecoveryLinkInvalid => "recovery_link_invalid",
             Self::CredentialAlreadyRegistered => "credential_exists",
             Self::NotFound(_) => "not_found",
             Self::LastPasskey => "last_passkey",
@@ -155,6 +162,13 @@ impl Error {
             Self::StepUpRequired { .. } => {
                 "Confirm it is you with your passkey to continue.".into()
             }
+            Self::RecoveryLinkInvalid => "This recovery link is not valid any more: it was used, \
+                                          cancelled or has expired. Ask for a new one."
+                .into(),
+            Self::CoolingOff(until) => format!(
+                "Your account was recovered recently. For your protection this action is blocked until {}.",
+                crate::services::rfc3339(*until)
+            ),
             Self::StepUpImpossible(level) => format!(
                 "None of your passkeys can confirm this action (it needs assurance level {level}). \
                  Add a security key that meets your organisation's policy."

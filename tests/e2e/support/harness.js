@@ -68,7 +68,7 @@ async function waitForHealth(base, child, logFile, timeoutMs = 60_000) {
  * Starts the server; returns {base, stop(), logFile}. `base` is http://localhost:PORT. `config`
  * is TOML text for `--config` (e.g. a `[policy]` section).
  */
-export async function startServer({ config } = {}) {
+export async function startServer({ config, env = {} } = {}) {
   const port = await freePort();
   const base = `http://localhost:${port}`;
   if (process.env.PASSKEYD_E2E_MOCK === "1") {
@@ -86,7 +86,7 @@ export async function startServer({ config } = {}) {
     fs.writeFileSync(file, config);
     args.push("--config", file);
   }
-  const child = spawn(bin, args, { cwd: REPO, stdio: ["ignore", log, log], env: { RUST_LOG: "info", ...process.env } });
+  const child = spawn(bin, args, { cwd: REPO, stdio: ["ignore", log, log], env: { RUST_LOG: "info", ...process.env, ...env } });
   try {
     await waitForHealth(`http://127.0.0.1:${port}`, child, logFile);
   } catch (error) {

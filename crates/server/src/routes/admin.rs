@@ -347,3 +347,51 @@ pub async fn audit(
     out.truncate(limit as usize);
     Ok(Json(out))
 }
+
+/// `POST /admin/api/users/{username}/recovery` body.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryRequest {
+    /// The proofing record to bind the link to (default: the latest).
+    pub proofing_id: Option<String>,
+    /// How long the link can be used, seconds (default `policy.recovery_link_ttl_secs`, 900).
+    pub ttl_secs: Option<u64>,
+}
+
+/// A recovery link, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryResponse {
+    /// The page to open (the token is in the fragment, never sent to a server log).
+    pub url: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// The same URL as a QR code (SVG).
+    pub qr_svg: String,
+}
+
+/// Issues a single-use, short-lived recovery enrolment link bound to a proofing record.
+#[utoipa::path(post, path = "/admin/api/users/{username}/recovery", tag = "admin",
+    params(("username" = String, Path, description = "Username")),
+    request_body = RecoveryRequest,
+    responses((status = 201, description = "The link (shown once)", body = RecoveryResponse), (status = 400, description = "No proofing record", body = super::ErrorBody)))]
+pub async fn issue_recovery(
+    State(state): State<AppState>,
+    AdminAuth(actor): AdminAuth,
+    Path(username): Path<String>,
+    ApiJson(req): ApiJson<RecoveryRequest>,
+) -> Result<(StatusCode, Json<RecoveryResponse>), Error> {
+    let (token, link) = state
+        .admin
+        .issue_recovery(&actor, &username, req.proofing_id.as_deref(), req.ttl_secs)
+        .await?;
+    let url = crate::services::admin::recovery_url(state.config.public_url(), &token);
+    Ok((
+        StatusCode::CREATED,
+        Json(RecoveryResponse {
+            qr_svg: crate::services::admin::qr_svg(&url)?,
+            url,
+            expires_at: rfc3339(link.expires_at),
+        }),
+    ))
+}

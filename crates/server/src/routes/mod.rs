@@ -109,6 +109,12 @@ pub fn app(state: AppState) -> Router {
             post(admin::set_credential_status),
         )
         .route("/admin/api/audit", get(admin::audit))
+        .route(
+            "/admin/api/users/{username}/recovery",
+            post(admin::issue_recovery),
+        )
+        .route("/api/recovery/start", post(stepup::recovery_start))
+        .route("/api/recovery/cancel", post(stepup::recovery_cancel))
         .route("/api/token", post(tokens::issue_token))
         .route("/api/session/introspect", post(tokens::introspect))
         .route("/api/session/signals", post(session::signals))
@@ -210,9 +216,10 @@ impl Error {
     /// The HTTP status of each error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest { .. } | Self::RegistrationFailed { .. } | Self::CeremonyNotFound => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::BadRequest { .. }
+            | Self::RegistrationFailed { .. }
+            | Self::CeremonyNotFound
+            | Self::RecoveryLinkInvalid => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthenticated | Self::AdminUnauthorized | Self::AuthenticationFailed { .. } => {
                 StatusCode::UNAUTHORIZED
@@ -221,7 +228,8 @@ impl Error {
             | Self::ForbiddenOrigin(_)
             | Self::PolicyRefused { .. }
             | Self::StepUpRequired { .. }
-            | Self::StepUpImpossible(_) => StatusCode::FORBIDDEN,
+            | Self::StepUpImpossible(_)
+            | Self::CoolingOff(_) => StatusCode::FORBIDDEN,
             Self::UsernameTaken | Self::CredentialAlreadyRegistered | Self::LastPasskey => {
                 StatusCode::CONFLICT
             }

@@ -36,6 +36,23 @@ pub struct SessionInfo {
     pub elevations: Vec<ElevationView>,
     /// Continuous authentication: how sure passkeyd still is (absent when turned off).
     pub confidence: Option<ConfidenceView>,
+    /// The account's last recovery, while its cooling-off period lasts: other sessions show a
+    /// notice with a way to cancel it (`POST /api/recovery/cancel`).
+    pub recovery: Option<RecoveryNotice>,
+}
+
+/// A recent account recovery.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryNotice {
+    /// RFC 3339: when the new passkey was enrolled through the recovery link.
+    pub at: String,
+    /// The passkey enrolled through it, base64url.
+    pub credential_id: Option<String>,
+    /// Whether this session is the recovered one (it cannot cancel).
+    pub this_session: bool,
+    /// RFC 3339: until when sensitive actions are blocked.
+    pub cooling_off_until: String,
 }
 
 /// `POST /api/session/signals` body: one batch of typing.
@@ -96,6 +113,21 @@ pub async fn current_session(
 ) -> Result<Json<SessionInfo>, Error> {
     let t = crate::services::now();
     let elevations = state.store.elevations(&cur.session.id_hash, t).await?;
+    let recovery = match state.store.last_recovery(&cur.user.handle).await? {
+        Some(link) => link.used_at.and_then(|used| {
+            let until = used.saturating_add(
+                i64::try_from(state.config.policy.recovery_cooling_off_secs).unwrap_or(i64::MAX),
+            );
+            (t < until).then(|| RecoveryNotice {
+                at: rfc3339(used),
+                credential_id: link.credential_id.as_deref().map(b64::encode),
+                this_session: link.credential_id.as_deref()
+                    == Some(cur.session.credential_id.as_slice()),
+                cooling_off_until: rfc3339(until),
+            })
+        }),
+        None => None,
+    };
     let confidence = if state.behavior.enabled() {
         Some(state.behavior.confidence(&cur.session).await?)
     } else {
@@ -118,6 +150,7 @@ pub async fn current_session(
         },
         elevations: elevations.iter().map(ElevationView::from).collect(),
         confidence,
+        recovery,
     }))
 }
 

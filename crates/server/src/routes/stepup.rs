@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::error::Error;
 use crate::services::rfc3339;
 use crate::services::sessions::SESSION_COOKIE;
-use crate::store::Elevation;
+use crate::store::{AuditEvent, Elevation};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -171,4 +171,83 @@ pub async fn delete_account(
         StatusCode::NO_CONTENT,
         with_cookies(vec![set_cookie(&state, SESSION_COOKIE, "", "/", 0)]),
     ))
+}
+
+/// `POST /api/recovery/start` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryStartRequest {
+    /// The token from the recovery link.
+    pub token: String,
+}
+
+/// Starts enrolling a new passkey through a recovery link: answers creation options (the
+/// ceremony is bound to the link and the browser by a cookie); finish with
+/// `POST /api/webauthn/register/finish`. The session it creates starts at the lowest assurance
+/// level, and sensitive actions stay blocked during the cooling-off period.
+#[utoipa::path(post, path = "/api/recovery/start", tag = "recovery",
+    request_body = RecoveryStartRequest,
+    responses(
+        (status = 200, description = "PublicKeyCredentialCreationOptionsJSON", body = Object),
+        (status = 400, description = "The link is unknown, used, cancelled or expired (recovery_link_invalid)", body = super::ErrorBody),
+    ))]
+pub async fn recovery_start(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    ApiJson(req): ApiJson<RecoveryStartRequest>,
+) -> Result<impl IntoResponse, Error> {
+    state.limits.address(ctx.client_addr.as_deref()).await?;
+    let started = state.ceremonies.start_recovery(&req.token).await;
+    if let Err(e) = &started {
+        audit_failure(&state, &ctx, "recovery_used", None, e).await;
+    }
+    let started = started?;
+    Ok((
+        with_cookies(vec![super::webauthn::ceremony_cookie_for(
+            &state,
+            &started.key,
+        )]),
+        Json(started.options),
+    ))
+}
+
+/// Cancels the account's last recovery from another session: revokes the passkey enrolled
+/// through it and its sessions. For the owner who gets the notice and did not ask for it.
+#[utoipa::path(post, path = "/api/recovery/cancel", tag = "recovery",
+    responses(
+        (status = 204, description = "Cancelled"),
+        (status = 404, description = "No recovery to cancel (or this is the recovered session)", body = super::ErrorBody),
+    ))]
+pub async fn recovery_cancel(
+    State(state): State<AppState>,
+    SignedIn(cur): SignedIn,
+    Ctx(ctx): Ctx,
+) -> Result<StatusCode, Error> {
+    let Some(link) = state.store.last_recovery(&cur.user.handle).await? else {
+        return Err(Error::NotFound("recovery"));
+    };
+    if link.credential_id.as_deref() == Some(cur.session.credential_id.as_slice()) {
+        // The recovered session cannot cancel itself (that would be a no-op for an attacker).
+        return Err(Error::NotFound("recovery"));
+    }
+    let mut e = AuditEvent::new(
+        "recovery_cancelled",
+        crate::services::audit::user_ref(&cur.user.handle),
+        "success",
+    );
+    e.subject = Some(crate::services::audit::user_ref(&cur.user.handle));
+    e.credential_id = link
+        .credential_id
+        .as_deref()
+        .map(passkeyd_webauthn::b64::encode);
+    e.details = serde_json::json!({"by_session": cur.session.public_id}).to_string();
+    let e = ctx.stamp(e);
+    if !state
+        .store
+        .cancel_recovery(&link.token_hash, crate::services::now(), &e)
+        .await?
+    {
+        return Err(Error::NotFound("recovery"));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

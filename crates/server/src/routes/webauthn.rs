@@ -139,6 +139,11 @@ fn ceremony_cookie(state: &AppState, key: &str) -> axum::http::HeaderValue {
     set_cookie(state, CEREMONY_COOKIE, key, CEREMONY_PATH, ttl)
 }
 
+/// The pending-ceremony cookie (for other route modules).
+pub(crate) fn ceremony_cookie_for(state: &AppState, key: &str) -> axum::http::HeaderValue {
+    ceremony_cookie(state, key)
+}
+
 fn clear_ceremony_cookie(state: &AppState) -> axum::http::HeaderValue {
     set_cookie(state, CEREMONY_COOKIE, "", CEREMONY_PATH, 0)
 }

@@ -5,7 +5,7 @@ use super::audit::user_ref;
 use super::policy::Policy;
 use super::{now, random_bytes};
 use crate::error::Error;
-use crate::store::{AuditEvent, CredentialStatus, ProofingRecord, Store, User};
+use crate::store::{AuditEvent, CredentialStatus, ProofingRecord, RecoveryLink, Store, User};
 use passkeyd_webauthn::b64;
 use std::sync::Arc;
 
@@ -195,4 +195,114 @@ impl Admin {
         self.store.add_proofing(&record, &e).await?;
         Ok(record)
     }
+
+    /// Issues a single-use recovery enrolment link for an account, bound to one of its proofing
+    /// records (`proofing_id`, or the latest). Returns the token (shown once, never stored)
+    /// and the link. `ttl_secs` defaults to the policy's `recovery_link_ttl_secs`.
+    pub async fn issue_recovery(
+        &self,
+        actor: &str,
+        username: &str,
+        proofing_id: Option<&str>,
+        ttl_secs: Option<u64>,
+    ) -> Result<(String, RecoveryLink), Error> {
+        let user = self.user(username).await?;
+        let records = self.store.proofing_records(&user.handle).await?;
+        let proofing = match proofing_id {
+            Some(id) => records.iter().find(|r| r.id == id),
+            None => records.first(),
+        }
+        .ok_or_else(|| {
+            Error::bad_request(
+                "invalid_request",
+                "no such identity proofing for this account: record one first \
+                 (recovery must be no weaker than enrolment)",
+            )
+        })?;
+        let ttl = ttl_secs.unwrap_or(self.policy.recovery_link_ttl_secs);
+        if !(60..=86_400).contains(&ttl) {
+            return Err(Error::bad_request(
+                "invalid_request",
+                "ttl: 60 to 86400 seconds",
+            ));
+        }
+        let token = b64::encode(random_bytes::<32>()?);
+        let token_hash = super::ceremonies::recovery_hash(&token)
+            .ok_or_else(|| Error::Internal("recovery token".into()))?;
+        let t = now();
+        let link = RecoveryLink {
+            token_hash,
+            user_handle: user.handle.clone(),
+            proofing_id: proofing.id.clone(),
+            created_by: actor.to_owned(),
+            created_at: t,
+            expires_at: t.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)),
+            used_at: None,
+            credential_id: None,
+            cancelled_at: None,
+        };
+        let mut e = AuditEvent::new("recovery_issued", actor, "success");
+        e.subject = Some(user_ref(&user.handle));
+        e.details = serde_json::json!({
+            "username": user.username,
+            "proofing": proofing.id,
+            "ial": proofing.ial,
+            "expires_at": link.expires_at,
+        })
+        .to_string();
+        self.store.create_recovery_link(&link, &e).await?;
+        Ok((token, link))
+    }
+}
+
+/// The page a recovery token opens.
+pub fn recovery_url(public_url: &str, token: &str) -> String {
+    format!(
+        "{}/static/recover.html#token={token}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// A QR code of `text` as an SVG image.
+pub fn qr_svg(text: &str) -> Result<String, Error> {
+    let code =
+        qrcode::QrCode::new(text.as_bytes()).map_err(|e| Error::Internal(format!("qr: {e}")))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build())
+}
+
+/// A QR code of `text` for a terminal (two rows of modules per line).
+pub fn qr_text(text: &str) -> Result<String, Error> {
+    let code =
+        qrcode::QrCode::new(text.as_bytes()).map_err(|e| Error::Internal(format!("qr: {e}")))?;
+    let width = code.width();
+    let dark: Vec<bool> = code
+        .to_colors()
+        .iter()
+        .map(|c| *c == qrcode::Color::Dark)
+        .collect();
+    let at = |x: i64, y: i64| {
+        x >= 0
+            && y >= 0
+            && (x as usize) < width
+            && (y as usize) < width
+            && dark[y as usize * width + x as usize]
+    };
+    let mut out = String::new();
+    let mut y = -2i64;
+    while y < width as i64 + 2 {
+        for x in -2..width as i64 + 2 {
+            out.push(match (at(x, y), at(x, y + 1)) {
+                (true, true) => ' ',
+                (true, false) => '\u{2584}',
+                (false, true) => '\u{2580}',
+                (false, false) => '\u{2588}',
+            });
+        }
+        out.push('\n');
+        y += 2;
+    }
+    Ok(out)
 }

@@ -65,6 +65,9 @@ enum Pending {
         /// The policy tier the credential must meet.
         #[serde(default)]
         tier: Option<String>,
+        /// Present for an enrolment through a recovery link: the link's token hash.
+        #[serde(default)]
+        recovery: Option<[u8; 32]>,
     },
     Authentication {
         state: AuthenticationState,
@@ -87,6 +90,13 @@ enum Pending {
 pub struct SteppedUp {
     /// The elevation now bound to the session.
     pub elevation: Elevation,
+}
+
+/// SHA-256 of a recovery link's token (32 bytes, base64url); `None` when it is not one.
+pub fn recovery_hash(token: &str) -> Option<[u8; 32]> {
+    let raw = b64::decode(token.trim()).ok().filter(|r| r.len() == 32)?;
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &raw);
+    d.as_ref().try_into().ok()
 }
 
 /// Longest action name, in characters.
@@ -337,9 +347,80 @@ impl Ceremonies {
                 state,
                 signup,
                 tier,
+                recovery: None,
             })
             .await?;
         Ok(Started { options, key })
+    }
+
+    /// `recovery/start`: registration options for the account a recovery link names, if the
+    /// link is unused, not cancelled and not expired. The ceremony is bound to the link.
+    pub async fn start_recovery(
+        &self,
+        token: &str,
+    ) -> Result<Started<PublicKeyCredentialCreationOptionsJSON>, Error> {
+        let hash = recovery_hash(token).ok_or(Error::RecoveryLinkInvalid)?;
+        let Some(link) = self.store.recovery_link(&hash).await? else {
+            return Err(Error::RecoveryLinkInvalid);
+        };
+        if link.used_at.is_some() || link.cancelled_at.is_some() || link.expires_at <= now() {
+            return Err(Error::RecoveryLinkInvalid);
+        }
+        let Some(user) = self.store.user_by_handle(&link.user_handle).await? else {
+            return Err(Error::RecoveryLinkInvalid);
+        };
+        let existing = self.store.credentials_for_user(&user.handle).await?;
+        let tier = self
+            .policy
+            .required_tier(user.required_tier.as_deref(), user.group.as_deref());
+        let (options, state) = CreationOptionsBuilder::new(
+            self.rp.rp_id(),
+            &self.rp_name,
+            &user.handle,
+            &user.username,
+            &user.display_name,
+        )
+        .resident_key(ResidentKeyRequirement::Required)
+        .user_verification(match tier.user_verification {
+            UvRule::Required => UserVerificationRequirement::Required,
+            UvRule::Preferred => UserVerificationRequirement::Preferred,
+            UvRule::Discouraged => UserVerificationRequirement::Discouraged,
+        })
+        .attestation(
+            if tier.attestation_required {
+                AttestationConveyance::Direct
+            } else {
+                AttestationConveyance::None
+            },
+            Vec::new(),
+        )
+        .exclude_credentials(existing.iter().map(descriptor).collect())
+        .build();
+        let key = self
+            .put_pending(&Pending::Registration {
+                state,
+                signup: None,
+                tier: Some(tier.name.clone()),
+                recovery: Some(hash),
+            })
+            .await?;
+        Ok(Started { options, key })
+    }
+
+    /// Blocks sensitive actions while the account is in its cooling-off period after a
+    /// recovery.
+    pub async fn check_cooling_off(&self, current: &CurrentSession) -> Result<(), Error> {
+        if let Some(link) = self.store.last_recovery(&current.user.handle).await?
+            && let Some(used) = link.used_at
+        {
+            let until = used.saturating_add(
+                i64::try_from(self.policy.recovery_cooling_off_secs).unwrap_or(i64::MAX),
+            );
+            if now() < until {
+                return Err(Error::CoolingOff(until));
+            }
+        }
+        Ok(())
     }
 
     /// `register/finish`: verifies the response against the pending state named by `key` and
@@ -358,11 +439,12 @@ impl Ceremonies {
             state,
             signup,
             tier,
+            recovery,
         }) = self.take_pending(key).await?
         else {
             return Err(Error::CeremonyNotFound);
         };
-        if signup.is_none() {
+        if signup.is_none() && recovery.is_none() {
             // Adding a passkey: only the account that started it may finish it.
             match current {
                 Some(cur) if ct_eq(&cur.user.handle, &state.user_handle) => {}
@@ -471,6 +553,39 @@ impl Ceremonies {
                 "user_verified": v.user_verified,
             })
         };
+        if let Some(hash) = recovery {
+            // The session starts at the lowest level whatever the new passkey could show: the
+            // person proved only what the recovery link and its proofing record prove.
+            let assurance = super::policy::Assurance {
+                aal: 1,
+                tier: None,
+                reasons: vec!["recovery".into(), "aal1".into()],
+            };
+            let new = self.sessions.prepare(
+                &state.user_handle,
+                &credential.id,
+                &assurance,
+                ctx.user_agent.clone(),
+            )?;
+            let mut e = event("recovery_used", details(None));
+            e.details = serde_json::json!({
+                "tier": required.name,
+                "session": new.session.public_id,
+                "attestation_trust": credential.attestation_trust,
+            })
+            .to_string();
+            if !self
+                .store
+                .complete_recovery(&hash, t, &credential, &new.session, &e)
+                .await?
+            {
+                return Err(Error::RecoveryLinkInvalid);
+            }
+            return Ok(Registered {
+                credential,
+                new_session: Some(new),
+            });
+        }
         let new_session = match signup {
             Some(s) => {
                 let user = User {
@@ -982,6 +1097,7 @@ impl Ceremonies {
         action: &str,
         level: u8,
     ) -> Result<Elevation, Error> {
+        self.check_cooling_off(current).await?;
         self.store
             .elevations(&current.session.id_hash, now())
             .await?

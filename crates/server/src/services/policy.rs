@@ -105,6 +105,10 @@ pub struct PolicySection {
     pub stepup_max_age_secs: Option<u64>,
     /// Elevation lifetime when the request names none, in seconds (default 300).
     pub stepup_default_age_secs: Option<u64>,
+    /// After an account recovery, sensitive actions stay blocked this long (default 86400).
+    pub recovery_cooling_off_secs: Option<u64>,
+    /// How long a recovery link can be used (default 900, at most 86400).
+    pub recovery_link_ttl_secs: Option<u64>,
 }
 
 /// The validated policy.
@@ -120,6 +124,10 @@ pub struct Policy {
     pub stepup_max_age_secs: u64,
     /// Default elevation, seconds.
     pub stepup_default_age_secs: u64,
+    /// Cooling-off after a recovery, seconds.
+    pub recovery_cooling_off_secs: u64,
+    /// Recovery link lifetime, seconds.
+    pub recovery_link_ttl_secs: u64,
 }
 
 /// What a ceremony showed about the credential.
@@ -264,6 +272,10 @@ impl Policy {
                     .into(),
             );
         }
+        let recovery_link_ttl_secs = s.recovery_link_ttl_secs.unwrap_or(900);
+        if !(60..=86_400).contains(&recovery_link_ttl_secs) {
+            return Err("policy.recovery_link_ttl_secs: 60 to 86400 seconds".into());
+        }
         let mut tiers: Vec<Tier> = tiers.into_values().collect();
         tiers.sort_by(|a, b| a.aal.cmp(&b.aal).then_with(|| a.name.cmp(&b.name)));
         Ok(Self {
@@ -272,6 +284,8 @@ impl Policy {
             groups,
             stepup_max_age_secs,
             stepup_default_age_secs,
+            recovery_cooling_off_secs: s.recovery_cooling_off_secs.unwrap_or(86_400),
+            recovery_link_ttl_secs,
         })
     }
 

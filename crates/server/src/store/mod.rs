@@ -297,6 +297,29 @@ pub struct ProofingRecord {
     pub verified_at: i64,
 }
 
+/// An account-recovery enrolment link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryLink {
+    /// SHA-256 of the link's token.
+    pub token_hash: [u8; 32],
+    /// The account.
+    pub user_handle: Vec<u8>,
+    /// The proofing record it is bound to.
+    pub proofing_id: String,
+    /// Who issued it (`admin:...`).
+    pub created_by: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// When it was used.
+    pub used_at: Option<i64>,
+    /// The passkey enrolled through it.
+    pub credential_id: Option<Vec<u8>>,
+    /// When the owner cancelled it.
+    pub cancelled_at: Option<i64>,
+}
+
 /// A signed checkpoint of the audit chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditCheckpoint {
@@ -489,6 +512,39 @@ pub trait Store: Send + Sync + 'static {
     /// The account's proofing records, newest first.
     async fn proofing_records(&self, user_handle: &[u8])
     -> Result<Vec<ProofingRecord>, StoreError>;
+
+    /// Stores a new recovery link (and its audit event).
+    async fn create_recovery_link(
+        &self,
+        link: &RecoveryLink,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// The link whose token hashes to `token_hash`.
+    async fn recovery_link(
+        &self,
+        token_hash: &[u8; 32],
+    ) -> Result<Option<RecoveryLink>, StoreError>;
+    /// The account's most recently used, not cancelled link.
+    async fn last_recovery(&self, user_handle: &[u8]) -> Result<Option<RecoveryLink>, StoreError>;
+    /// Uses a link, in one transaction: marks it used if it is unused, not cancelled and not
+    /// expired at `now`, stores the credential and the session, and the audit event. False (and
+    /// nothing written) when the link cannot be used.
+    async fn complete_recovery(
+        &self,
+        token_hash: &[u8; 32],
+        now: i64,
+        credential: &Credential,
+        session: &Session,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError>;
+    /// Cancels a used link: marks it, revokes its passkey and that passkey's sessions, and
+    /// records the audit event, in one transaction. False when it was already cancelled.
+    async fn cancel_recovery(
+        &self,
+        token_hash: &[u8; 32],
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool, StoreError>;
 
     /// The account's behavioural template (JSON), if any.
     async fn behavior_template(&self, user_handle: &[u8]) -> Result<Option<String>, StoreError>;

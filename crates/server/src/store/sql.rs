@@ -82,6 +82,26 @@ macro_rules! sql_store {
             })
         }
 
+        fn recovery_from_row(row: &$row) -> Result<RecoveryLink, StoreError> {
+            let hash = decode_b64(row, "token_hash")?;
+            let credential: Option<String> = row.try_get("credential_id").map_err(backend)?;
+            Ok(RecoveryLink {
+                token_hash: hash
+                    .try_into()
+                    .map_err(|_| backend("column token_hash: not 32 bytes"))?,
+                user_handle: decode_b64(row, "user_handle")?,
+                proofing_id: row.try_get("proofing_id").map_err(backend)?,
+                created_by: row.try_get("created_by").map_err(backend)?,
+                created_at: row.try_get("created_at").map_err(backend)?,
+                expires_at: row.try_get("expires_at").map_err(backend)?,
+                used_at: row.try_get("used_at").map_err(backend)?,
+                credential_id: credential
+                    .map(|c| b64::decode(&c).map_err(backend))
+                    .transpose()?,
+                cancelled_at: row.try_get("cancelled_at").map_err(backend)?,
+            })
+        }
+
         fn user_from_row(row: &$row) -> Result<User, StoreError> {
             Ok(User {
                 handle: decode_b64(row, "handle")?,
@@ -732,7 +752,13 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
-                for table in ["proofing_records", "behavior_templates", "sessions", "credentials"] {
+                for table in [
+                    "recovery_links",
+                    "proofing_records",
+                    "behavior_templates",
+                    "sessions",
+                    "credentials",
+                ] {
                     sqlx::query(&format!("DELETE FROM {table} WHERE user_handle = $1"))
                         .bind(&handle)
                         .execute(&mut *tx)
@@ -930,6 +956,133 @@ macro_rules! sql_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn create_recovery_link(
+                &self,
+                l: &RecoveryLink,
+                audit: &AuditEvent,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                sqlx::query(
+                    "INSERT INTO recovery_links (token_hash, user_handle, proofing_id, created_by, \
+                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(b64::encode(l.token_hash))
+                .bind(b64::encode(&l.user_handle))
+                .bind(&l.proofing_id)
+                .bind(&l.created_by)
+                .bind(l.created_at)
+                .bind(l.expires_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                append_audit_on(&mut tx, audit).await?;
+                tx.commit().await.map_err(backend)
+            }
+
+            async fn recovery_link(
+                &self,
+                token_hash: &[u8; 32],
+            ) -> Result<Option<RecoveryLink>, StoreError> {
+                sqlx::query("SELECT * FROM recovery_links WHERE token_hash = $1")
+                    .bind(b64::encode(token_hash))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?
+                    .as_ref()
+                    .map(recovery_from_row)
+                    .transpose()
+            }
+
+            async fn last_recovery(
+                &self,
+                user_handle: &[u8],
+            ) -> Result<Option<RecoveryLink>, StoreError> {
+                sqlx::query(
+                    "SELECT * FROM recovery_links WHERE user_handle = $1 AND used_at IS NOT NULL \
+                     AND cancelled_at IS NULL ORDER BY used_at DESC LIMIT 1",
+                )
+                .bind(b64::encode(user_handle))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?
+                .as_ref()
+                .map(recovery_from_row)
+                .transpose()
+            }
+
+            async fn complete_recovery(
+                &self,
+                token_hash: &[u8; 32],
+                now: i64,
+                credential: &Credential,
+                session: &Session,
+                audit: &AuditEvent,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                let r = sqlx::query(
+                    "UPDATE recovery_links SET used_at = $1, credential_id = $2 \
+                     WHERE token_hash = $3 AND used_at IS NULL AND cancelled_at IS NULL \
+                     AND expires_at > $1",
+                )
+                .bind(now)
+                .bind(b64::encode(&credential.id))
+                .bind(b64::encode(token_hash))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                if r.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                insert_credential_on(&mut *tx, credential).await?;
+                insert_session_on(&mut *tx, session).await?;
+                append_audit_on(&mut tx, audit).await?;
+                tx.commit().await.map_err(backend)?;
+                Ok(true)
+            }
+
+            async fn cancel_recovery(
+                &self,
+                token_hash: &[u8; 32],
+                now: i64,
+                audit: &AuditEvent,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                let hash = b64::encode(token_hash);
+                let r = sqlx::query(
+                    "UPDATE recovery_links SET cancelled_at = $1 \
+                     WHERE token_hash = $2 AND cancelled_at IS NULL",
+                )
+                .bind(now)
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                if r.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "UPDATE credentials SET status = 'revoked', \
+                     status_reason = 'recovery cancelled by the account owner' \
+                     WHERE id = (SELECT credential_id FROM recovery_links WHERE token_hash = $1)",
+                )
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                sqlx::query(
+                    "UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL AND credential_id = \
+                     (SELECT credential_id FROM recovery_links WHERE token_hash = $2)",
+                )
+                .bind(now)
+                .bind(&hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                append_audit_on(&mut tx, audit).await?;
+                tx.commit().await.map_err(backend)?;
+                Ok(true)
             }
 
             async fn create_session(&self, s: &Session) -> Result<(), StoreError> {

@@ -1,0 +1,250 @@
+//! Account recovery: a single-use, short-lived link bound to an identity proofing, a session
+//! at the lowest level, a cooling-off period, and the owner's other sessions able to cancel it.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::*;
+use passkeyd_testkit::{Alg, RegisterParams, SoftAuthenticator, b64url_decode};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const TOKEN: &str = "test-admin-token-0123456789abcdef-xyz";
+
+async fn admin(c: &mut Client, method: Method, path: &str, body: Option<Value>) -> Resp {
+    let auth = format!("Bearer {TOKEN}");
+    c.send_with(
+        method,
+        path,
+        body.map(|b| b.to_string().into_bytes()),
+        &[
+            ("authorization", auth.as_str()),
+            ("x-admin-name", "helpdesk"),
+        ],
+    )
+    .await
+}
+
+fn token_of(url: &str) -> String {
+    url.split_once("#token=").unwrap().1.to_owned()
+}
+
+/// Enrols a new passkey through the link's token in a fresh browser.
+async fn enrol(c: &mut Client, token: &str) -> (SoftAuthenticator, Resp, Resp) {
+    let start = c
+        .post("/api/recovery/start", &json!({ "token": token }))
+        .await;
+    if start.status != StatusCode::OK {
+        return (
+            SoftAuthenticator::new(Alg::Es256),
+            start,
+            Resp {
+                status: StatusCode::OK,
+                headers: Default::default(),
+                body: vec![],
+                json: Value::Null,
+            },
+        );
+    }
+    let handle = b64url_decode(start.json["user"]["id"].as_str().unwrap()).unwrap();
+    let mut auth = SoftAuthenticator::new(Alg::Es256).with_user_handle(handle);
+    let reg = auth.register(&RegisterParams::new(
+        challenge_of(&start.json),
+        RP_ID,
+        ORIGIN,
+    ));
+    let finish = c.post("/api/webauthn/register/finish", &reg.json).await;
+    (auth, start, finish)
+}
+
+#[tokio::test]
+async fn a_recovery_link_enrols_once_at_the_lowest_level_and_the_owner_can_cancel_it() {
+    let app = TestApp::with(
+        |c| c.admin_token = Some(TOKEN.to_owned()),
+        Duration::from_secs(300),
+    )
+    .await;
+    let mut laptop = app.client();
+    let (_old, _) = sign_up(&mut laptop, "val").await;
+    let mut ops = app.client();
+
+    // No link without an identity proofing.
+    let r = admin(
+        &mut ops,
+        Method::POST,
+        "/admin/api/users/val/recovery",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.json);
+    admin(
+        &mut ops,
+        Method::POST,
+        "/admin/api/users/val/proofing",
+        Some(json!({"ial": 2, "method": "video_call_document_check", "evidence_ref": "T-77", "verified_by": "helpdesk"})),
+    )
+    .await;
+    let issued = admin(
+        &mut ops,
+        Method::POST,
+        "/admin/api/users/val/recovery",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{:?}", issued.json);
+    let url = issued.json["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("http://localhost:8080/static/recover.html#token="),
+        "{url}"
+    );
+    assert!(issued.json["qrSvg"].as_str().unwrap().contains("<svg"));
+    let token = token_of(url);
+
+    // The new device enrols through it and is signed in at the lowest level.
+    let mut phone = app.client();
+    let (mut new_key, start, finish) = enrol(&mut phone, &token).await;
+    assert_eq!(start.status, StatusCode::OK, "{:?}", start.json);
+    assert_eq!(
+        start.json["excludeCredentials"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(finish.status, StatusCode::OK, "{:?}", finish.json);
+    let s = phone.get("/api/session").await;
+    assert_eq!(s.json["user"]["username"], "val");
+    assert_eq!(s.json["assurance"]["aal"], 1);
+    assert!(
+        s.json["assurance"]["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("recovery"))
+    );
+    assert_eq!(s.json["recovery"]["thisSession"], true);
+
+    // Sensitive actions are blocked during the cooling-off period, even after a step-up.
+    let start = phone
+        .post(
+            "/api/webauthn/stepup/start",
+            &json!({"action": "delete_account"}),
+        )
+        .await;
+    let mut body = new_key
+        .assert(&passkeyd_testkit::AssertParams::new(
+            challenge_of(&start.json["options"]),
+            RP_ID,
+            ORIGIN,
+        ))
+        .json;
+    body["challengeKey"] = start.json["challengeKey"].clone();
+    assert_eq!(
+        phone
+            .post("/api/webauthn/stepup/finish", &body)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let blocked = phone.delete("/api/account").await;
+    assert_eq!(blocked.status, StatusCode::FORBIDDEN);
+    assert_eq!(blocked.json["error"], "cooling_off");
+
+    // The link works once.
+    let mut again = app.client();
+    let (_, reuse, _) = enrol(&mut again, &token).await;
+    assert_eq!(reuse.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reuse.json["error"], "recovery_link_invalid");
+    let (_, garbage, _) = enrol(&mut again, "not-a-token").await;
+    assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
+
+    // The owner's laptop sees the notice and cancels: the new passkey and its session are gone.
+    let s = laptop.get("/api/session").await;
+    assert_eq!(s.json["recovery"]["thisSession"], false, "{:?}", s.json);
+    assert_eq!(
+        phone.post("/api/recovery/cancel", &json!({})).await.status,
+        StatusCode::NOT_FOUND,
+        "the recovered session cannot cancel itself"
+    );
+    assert_eq!(
+        laptop.post("/api/recovery/cancel", &json!({})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        phone.get("/api/session").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let mut thief = app.client();
+    assert_eq!(
+        sign_in(&mut thief, &mut new_key, Some("val")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        laptop.get("/api/session").await.json["recovery"],
+        Value::Null
+    );
+
+    let events: Vec<String> = app
+        .state
+        .store
+        .audit_events(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    for e in [
+        "proofing_recorded",
+        "recovery_issued",
+        "recovery_used",
+        "recovery_cancelled",
+    ] {
+        assert!(events.iter().any(|x| x == e), "{e} missing from {events:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_admin_command_prints_the_link_and_its_qr_code() {
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    sign_up(&mut c, "wes").await;
+    let dir = app.dir.path().to_path_buf();
+    app.state.close().await;
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_passkeyd"))
+            .arg("admin")
+            .args(args)
+            .arg("--data-dir")
+            .arg(&dir)
+            .env_remove("PASSKEYD_CONFIG")
+            .env_remove("PASSKEYD_STORE_URL")
+            .output()
+            .unwrap()
+    };
+    let refused = run(&["recovery", "wes"]);
+    assert_eq!(refused.status.code(), Some(1));
+    run(&[
+        "proofing",
+        "wes",
+        "--ial",
+        "1",
+        "--method",
+        "email_domain",
+        "--evidence",
+        "ticket-9",
+        "--verified-by",
+        "ops",
+    ]);
+    let out = run(&["recovery", "wes", "--ttl", "600"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["url"]
+            .as_str()
+            .unwrap()
+            .contains("/static/recover.html#token=")
+    );
+    let qr = String::from_utf8_lossy(&out.stderr);
+    assert!(qr.lines().count() > 10 && qr.contains('\u{2588}'), "{qr}");
+}

@@ -1,0 +1,86 @@
+// End-to-end: account recovery. An administrator records an identity proofing and issues a
+// recovery link; a new browser enrols a passkey through it and lands at the lowest level; the
+// owner's other browser sees the notice and cancels it.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { launchBrowser, newSession, ready, screenshot, startServer } from "./support/harness.js";
+
+const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef-0123456789";
+
+describe("account recovery in Chromium", { timeout: 180_000 }, () => {
+  let server;
+  let browser;
+  let owner;
+  let helpdeskDevice;
+
+  before(async () => {
+    server = await startServer({ env: { PASSKEYD_ADMIN_TOKEN: ADMIN_TOKEN } });
+    browser = await launchBrowser();
+    owner = await newSession(browser);
+    await owner.addAuthenticator();
+    helpdeskDevice = await newSession(browser);
+    await helpdeskDevice.addAuthenticator();
+  });
+
+  after(async () => {
+    for (const s of [owner, helpdeskDevice]) if (s && s.errors.length) console.error("# page errors:", s.errors);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function admin(path, body) {
+    const res = await fetch(`${server.base}${path}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json", "X-Admin-Name": "e2e" },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, json: await res.json() };
+  }
+
+  test("a recovery link enrols a new passkey and the owner can cancel it", async () => {
+    const a = owner.page;
+    await a.goto(`${server.base}/static/signup.html`);
+    await ready(a);
+    await a.getByLabel("Username").fill("ruth");
+    await a.getByRole("button", { name: "Create a passkey" }).click();
+    await a.waitForURL(`${server.base}/static/account.html`);
+
+    const proof = await admin("/admin/api/users/ruth/proofing", {
+      ial: 2, method: "in_person_document_check", evidence_ref: "desk-42", verified_by: "e2e",
+    });
+    assert.equal(proof.status, 201);
+    const link = await admin("/admin/api/users/ruth/recovery", {});
+    assert.equal(link.status, 201);
+    assert.match(link.json.qrSvg, /<svg/);
+
+    const b = helpdeskDevice.page;
+    await b.goto(link.json.url);
+    await ready(b);
+    assert.equal(new URL(b.url()).hash, "", "the token is removed from the address bar");
+    await b.getByRole("button", { name: "Create a new passkey" }).click();
+    await b.waitForURL(`${server.base}/static/account.html`);
+    await ready(b);
+    const notice = b.locator("#recovery-notice");
+    await notice.waitFor();
+    assert.match(await notice.textContent(), /You recovered your account/);
+    assert.match(await b.locator("#assurance").textContent(), /Assurance level 1/);
+    await screenshot(b, "40-recovered");
+
+    // The link is spent.
+    const reuse = await fetch(`${server.base}/api/recovery/start`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token: new URL(link.json.url).hash.slice("#token=".length) }),
+    });
+    assert.equal(reuse.status, 400);
+
+    await a.reload();
+    await ready(a);
+    await a.locator("#recovery-notice").waitFor();
+    await screenshot(a, "41-recovery-notice");
+    await a.getByRole("button", { name: "This wasn't me: cancel it" }).click();
+    await a.locator("#recovery-notice").filter({ hasText: "was cancelled" }).waitFor();
+    const status = await b.evaluate(async () => (await fetch("/api/session")).status);
+    assert.equal(status, 401, "the recovered session was revoked");
+  });
+});
