@@ -382,6 +382,11 @@ async function initAccount() {
       body.append(el("p", { class: "empty" }, "You have no passkeys yet."));
       return;
     }
+    const active = list.filter((c) => (c.status || "active") === "active").length;
+    if (active < 2) {
+      body.append(el("p", { class: "notice notice-info", id: "second-passkey-hint" },
+        "You have only one working passkey. Add a second one, on another device or a security key, so that losing this one does not lock you out."));
+    }
     const tbody = el("tbody");
     for (const cred of list) tbody.append(passkeyRow(cred));
     body.append(el("table", { class: "list", id: "passkeys" },
