@@ -84,6 +84,8 @@ impl ContinuousAuth {
 
 /// Most key events one batch may carry.
 pub const MAX_EVENTS: usize = 1000;
+/// The narrowest gap between the owner's typical and high scores, in |z| units.
+const MIN_CALIBRATION_SPREAD: f64 = 0.75;
 /// Most genuine scores kept for calibration.
 const MAX_SCORES: usize = 64;
 
@@ -370,7 +372,7 @@ impl Behavior {
             self.record(cur, ctx, before, &mut state, e, t).await?;
             return Ok(self.view(&state, template.samples < self.settings.enrol_samples, t));
         }
-        let (score, used) = template.profile.score(&key, &events, 2);
+        let (score, used, features) = score_batch(&template.profile, &digraphs);
         let enrolling = template.samples < self.settings.enrol_samples;
         let explanation = if enrolling || used < self.settings.min_digraphs {
             if let Some(s) = score {
@@ -387,14 +389,20 @@ impl Behavior {
             e
         } else {
             let score = score.unwrap_or(0.0);
+            // The owner's own score distribution, but never narrower than MIN_CALIBRATION_SPREAD
+            // (in |z| units): a handful of very similar enrolment batches must not make every
+            // later batch look far outside the owner's range.
             let calibration = Calibration::from_scores(&template.genuine_scores, 0.95)
                 .filter(|_| template.genuine_scores.len() >= 3)
+                .map(|c| Calibration {
+                    typical: c.typical,
+                    high: c.high.max(c.typical + MIN_CALIBRATION_SPREAD),
+                })
                 .unwrap_or(Calibration {
                     typical: 1.0,
                     high: 2.0,
                 });
             let anomaly = calibration.normalise(score);
-            let features = digraph_terms(&template.profile, &digraphs, used);
             let sample = BehaviourSample {
                 modality: "keystroke".into(),
                 score,
@@ -448,22 +456,44 @@ impl Behavior {
     }
 }
 
-/// Per-digraph terms of a score (its clipped |z| divided by the digraphs used, so they add up
-/// to the score), named by a short pseudonymous id.
-fn digraph_terms(
+/// The spread below which a digraph's latency is not taken as tighter: 20% of its mean, at
+/// least 10 ms. People's keydown-keydown latencies vary by more than that; a template built
+/// from very regular typing (or a machine's) would otherwise call the ordinary jitter of a
+/// loaded computer an anomaly.
+fn latency_floor(mean_s: f64) -> f64 {
+    (0.2 * mean_s).max(0.010)
+}
+
+/// The anomaly score of a batch: the mean, over its digraphs the template has seen at least
+/// twice, of the clipped (at 4) |z| of the keydown-keydown latency, with the spread floored by
+/// [`latency_floor`]. Returns the score (`None` when no digraph compares), how many digraphs
+/// were used, and the per-digraph terms (each |z| divided by the count, so they add up to the
+/// score), named by a short pseudonymous id.
+fn score_batch(
     profile: &FreeTextProfile,
     digraphs: &[(u64, f64, f64)],
-    used: usize,
-) -> Vec<FeatureContribution> {
-    let n = used.max(1) as f64;
-    digraphs
+) -> (Option<f64>, usize, Vec<FeatureContribution>) {
+    let z: Vec<(u64, f64)> = digraphs
         .iter()
         .filter_map(|(id, dd, _)| {
             let s = profile.digraphs.get(id)?;
-            (s.dd.n >= 2).then(|| FeatureContribution {
-                name: format!("digraph:{:04x}", id & 0xffff),
-                value: ((dd - s.dd.mean) / s.dd.sd().max(0.005)).abs().min(4.0) / n,
+            (s.dd.n >= 2).then(|| {
+                let sd = s.dd.sd().max(latency_floor(s.dd.mean));
+                (*id, ((dd - s.dd.mean) / sd).abs().min(4.0))
             })
         })
-        .collect()
+        .collect();
+    if z.is_empty() {
+        return (None, 0, Vec::new());
+    }
+    let n = z.len() as f64;
+    let score = z.iter().map(|(_, v)| v).sum::<f64>() / n;
+    let terms = z
+        .into_iter()
+        .map(|(id, v)| FeatureContribution {
+            name: format!("digraph:{:04x}", id & 0xffff),
+            value: v / n,
+        })
+        .collect();
+    (Some(score), n as usize, terms)
 }
