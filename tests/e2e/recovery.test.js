@@ -83,4 +83,26 @@ describe("account recovery in Chromium", { timeout: 180_000 }, () => {
     const status = await b.evaluate(async () => (await fetch("/api/session")).status);
     assert.equal(status, 401, "the recovered session was revoked");
   });
+
+  test("the admin page lists accounts and filters the audit trail", async () => {
+    const page = owner.page;
+    await page.goto(`${server.base}/static/admin.html`);
+    await ready(page);
+    await page.getByLabel("Token", { exact: true }).fill("wrong-token-wrong-token-wrong-token-0");
+    await page.getByRole("button", { name: "Use this token" }).click();
+    await page.locator("#error").filter({ hasText: /admin bearer token/ }).waitFor();
+    await page.getByLabel("Token", { exact: true }).fill(ADMIN_TOKEN);
+    await page.getByLabel(/Your name/).fill("e2e-admin");
+    await page.getByRole("button", { name: "Use this token" }).click();
+    await page.locator("#users tr[data-username='ruth']").waitFor();
+    await page.getByLabel("Event").selectOption("recovery_cancelled");
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.locator("#audit tr[data-event='recovery_cancelled']").waitFor();
+    const rows = await page.locator("#audit tbody tr").count();
+    assert.equal(rows, 1);
+    await page.getByLabel("Event").selectOption("");
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.locator("#audit tr[data-event='recovery_used']").first().waitFor();
+    await screenshot(page, "42-admin-audit");
+  });
 });
