@@ -6,6 +6,7 @@
 //! passkeyd risk eval keystroke --data FILE  reproduce the keystroke-dynamics benchmark
 //! passkeyd risk eval mouse --data DIR       evaluate mouse dynamics on the Balabit data
 //! passkeyd admin users|user|set-policy|credential-status|revoke-session|proofing ...
+//! passkeyd mds import BLOB [--root PEM]        block compromised models, suspend their passkeys
 //! passkeyd audit verify [--expect SEQ:HASH]  check the audit chain, name the first broken link
 //! passkeyd audit export [--since TIME|SEQ]   audit events as JSON lines
 //! ```
@@ -13,6 +14,7 @@
 
 mod admin_cli;
 mod audit_cli;
+mod mds_cli;
 mod risk_cli;
 mod verify;
 
@@ -49,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         cmd: admin_cli::AdminCommand,
     },
+    /// FIDO Metadata Service: import a BLOB, block compromised models, suspend their passkeys.
+    Mds {
+        #[command(subcommand)]
+        cmd: mds_cli::MdsCommand,
+    },
     /// The tamper-evident audit log: verify the chain, export events.
     Audit {
         #[command(subcommand)]
@@ -68,6 +75,7 @@ fn main() -> ExitCode {
         Command::Verify { case } => verify::run(&case),
         Command::Audit { cmd } => audit_cli::run(cmd),
         Command::Admin { cmd } => admin_cli::run(cmd),
+        Command::Mds { cmd } => mds_cli::run(cmd),
         Command::Risk { cmd } => match risk_cli::run(cmd) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

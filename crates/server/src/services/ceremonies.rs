@@ -499,6 +499,15 @@ impl Ceremonies {
                 message: why,
             });
         }
+        if let Some(status) = self.store.mds_blocked_status(&v.aaguid).await? {
+            return Err(Error::PolicyRefused {
+                tier: required.name.clone(),
+                message: format!(
+                    "This kind of authenticator has a known security problem (FIDO metadata status \
+                     {status}) and cannot be used. Use another passkey or security key."
+                ),
+            });
+        }
         let t = now();
         let credential = Credential {
             id: v.credential_id.clone(),

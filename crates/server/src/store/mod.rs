@@ -546,6 +546,17 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> Result<bool, StoreError>;
 
+    /// Replaces the set of blocked authenticator models with `blocked` (AAGUID, status) from the
+    /// BLOB numbered `blob_no`, with its audit event, in one transaction.
+    async fn replace_mds_blocked(
+        &self,
+        blocked: &[([u8; 16], String)],
+        blob_no: i64,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// The blocking status of a model, if the last imported BLOB blocks it.
+    async fn mds_blocked_status(&self, aaguid: &[u8; 16]) -> Result<Option<String>, StoreError>;
+
     /// The account's behavioural template (JSON), if any.
     async fn behavior_template(&self, user_handle: &[u8]) -> Result<Option<String>, StoreError>;
     /// Stores the account's behavioural template.

@@ -1085,6 +1085,48 @@ macro_rules! sql_store {
                 Ok(true)
             }
 
+            async fn replace_mds_blocked(
+                &self,
+                blocked: &[([u8; 16], String)],
+                blob_no: i64,
+                audit: &AuditEvent,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                sqlx::query("DELETE FROM mds_blocked")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                let t = unix_now();
+                for (aaguid, status) in blocked {
+                    sqlx::query(
+                        "INSERT INTO mds_blocked (aaguid, status, blob_no, updated_at) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(format_aaguid(*aaguid))
+                    .bind(status)
+                    .bind(blob_no)
+                    .bind(t)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                }
+                append_audit_on(&mut tx, audit).await?;
+                tx.commit().await.map_err(backend)
+            }
+
+            async fn mds_blocked_status(
+                &self,
+                aaguid: &[u8; 16],
+            ) -> Result<Option<String>, StoreError> {
+                let row: Option<(String,)> =
+                    sqlx::query_as("SELECT status FROM mds_blocked WHERE aaguid = $1")
+                        .bind(format_aaguid(*aaguid))
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(backend)?;
+                Ok(row.map(|r| r.0))
+            }
+
             async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
                 insert_session_on(&self.pool, s).await
             }
