@@ -97,11 +97,15 @@ describe("account recovery in Chromium", { timeout: 180_000 }, () => {
     await page.locator("#users tr[data-username='ruth']").waitFor();
     await page.getByLabel("Event").selectOption("recovery_cancelled");
     await page.getByRole("button", { name: "Show" }).click();
-    await page.locator("#audit tr[data-event='recovery_cancelled']").waitFor();
-    const rows = await page.locator("#audit tbody tr").count();
-    assert.equal(rows, 1);
+    // The table is replaced when the answer arrives: wait for the filtered one.
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll("#audit tbody tr")];
+      return rows.length > 0 && rows.every((r) => r.dataset.event === "recovery_cancelled");
+    });
+    assert.equal(await page.locator("#audit tbody tr").count(), 1);
     await page.getByLabel("Event").selectOption("");
     await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForFunction(() => document.querySelectorAll("#audit tbody tr").length > 1);
     await page.locator("#audit tr[data-event='recovery_used']").first().waitFor();
     await screenshot(page, "42-admin-audit");
   });
