@@ -2,7 +2,13 @@
 import * as passkeyd from "./passkeyd.js";
 
 const $ = (selector) => document.querySelector(selector);
-const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+const fragment = new URLSearchParams(location.hash.slice(1));
+const token = fragment.get("token") || "";
+if (fragment.get("enrol") === "1") {
+  document.title = "Create your passkey · passkeyd";
+  $("#title").textContent = "Create your passkey";
+  $("#intro").textContent = "Your identity was checked by your organisation. Create the passkey you will sign in with.";
+}
 // Keep the token out of the address bar and the history once read.
 history.replaceState(null, "", location.pathname);
 

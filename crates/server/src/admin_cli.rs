@@ -65,7 +65,37 @@ pub enum AdminCommand {
     Recovery {
         /// The username.
         username: String,
-        /// The proofing record (default: the latest).
+        /// The proofing record (default: the strongest, newest among equals).
+        #[arg(long)]
+        proofing: Option<String>,
+        /// How long the link can be used, seconds (default 900).
+        #[arg(long)]
+        ttl: Option<u64>,
+        #[command(flatten)]
+        server: ServeArgs,
+    },
+    /// Create an account without a passkey (it enrols through `enrolment`).
+    CreateUser {
+        /// The username.
+        username: String,
+        /// The name shown.
+        #[arg(long = "display-name", default_value = "")]
+        display_name: String,
+        /// A tier of the policy.
+        #[arg(long)]
+        tier: Option<String>,
+        /// A group of the policy.
+        #[arg(long)]
+        group: Option<String>,
+        #[command(flatten)]
+        server: ServeArgs,
+    },
+    /// Issue a single-use enrolment link for an account's first passkey (URL and QR code),
+    /// bound to a proofing record at its tier's `min_ial`.
+    Enrolment {
+        /// The username.
+        username: String,
+        /// The proofing record (default: the strongest).
         #[arg(long)]
         proofing: Option<String>,
         /// How long the link can be used, seconds (default 900).
@@ -108,7 +138,9 @@ fn server_of(cmd: &AdminCommand) -> &ServeArgs {
         | AdminCommand::CredentialStatus { server, .. }
         | AdminCommand::RevokeSession { server, .. }
         | AdminCommand::Proofing { server, .. }
-        | AdminCommand::Recovery { server, .. } => server,
+        | AdminCommand::Recovery { server, .. }
+        | AdminCommand::CreateUser { server, .. }
+        | AdminCommand::Enrolment { server, .. } => server,
     }
 }
 
@@ -226,6 +258,37 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
                     let url = passkeyd_server::services::admin::recovery_url(
                         config.public_url(),
                         &token,
+                    );
+                    eprintln!("{}", passkeyd_server::services::admin::qr_text(&url)?);
+                    Ok(serde_json::json!({
+                        "url": url,
+                        "expiresAt": passkeyd_server::services::rfc3339(link.expires_at),
+                    }))
+                }
+                AdminCommand::CreateUser {
+                    username,
+                    display_name,
+                    tier,
+                    group,
+                    ..
+                } => {
+                    let u = admin
+                        .create_user(&actor, username, display_name, tier.as_deref(), group.as_deref())
+                        .await?;
+                    Ok(serde_json::json!({"username": u.username, "handle": b64::encode(&u.handle)}))
+                }
+                AdminCommand::Enrolment {
+                    username,
+                    proofing,
+                    ttl,
+                    ..
+                } => {
+                    let (token, link) = admin
+                        .issue_enrolment(&actor, username, proofing.as_deref(), *ttl)
+                        .await?;
+                    let url = format!(
+                        "{}&enrol=1",
+                        passkeyd_server::services::admin::recovery_url(config.public_url(), &token)
                     );
                     eprintln!("{}", passkeyd_server::services::admin::qr_text(&url)?);
                     Ok(serde_json::json!({

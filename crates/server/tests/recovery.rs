@@ -248,3 +248,113 @@ async fn the_admin_command_prints_the_link_and_its_qr_code() {
     let qr = String::from_utf8_lossy(&out.stderr);
     assert!(qr.lines().count() > 10 && qr.contains('\u{2588}'), "{qr}");
 }
+
+#[tokio::test]
+async fn a_tier_requiring_proven_identity_enrols_only_through_an_admin_link() {
+    let section: passkeyd_server::services::policy::PolicySection =
+        toml::from_str("[tiers.tier1]\nmin_ial = 2\n").unwrap();
+    let policy = passkeyd_server::services::policy::Policy::from_section(&section).unwrap();
+    let app = TestApp::with(
+        move |c| {
+            c.admin_token = Some(TOKEN.to_owned());
+            c.policy = policy;
+        },
+        Duration::from_secs(300),
+    )
+    .await;
+    // Public sign-up is refused with directions.
+    let mut visitor = app.client();
+    let r = visitor
+        .post("/api/webauthn/register/start", &json!({"username": "kai"}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("enrolment link")
+    );
+
+    let mut ops = app.client();
+    let created = admin(
+        &mut ops,
+        Method::POST,
+        "/admin/api/users",
+        Some(json!({"username": "Kai", "display_name": "Kai Lee"})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.json);
+    assert_eq!(created.json["username"], "kai");
+    // A proofing below the tier's level is not enough for a link.
+    admin(
+        &mut ops,
+        Method::POST,
+        "/admin/api/users/kai/proofing",
+        Some(
+            json!({"ial": 1, "method": "self_asserted", "evidence_ref": "-", "verified_by": "ops"}),
+        ),
+    )
+    .await;
+    let low = admin(
+        &mut ops,
+        Method::POST,
+        "/admin/api/users/kai/enrolment",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(low.status, StatusCode::BAD_REQUEST, "{:?}", low.json);
+    admin(
+        &mut ops,
+        Method::POST,
+        "/admin/api/users/kai/proofing",
+        Some(json!({"ial": 2, "method": "in_person_document_check", "evidence_ref": "HR-9", "verified_by": "ops"})),
+    )
+    .await;
+    let link = admin(
+        &mut ops,
+        Method::POST,
+        "/admin/api/users/kai/enrolment",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(link.status, StatusCode::CREATED, "{:?}", link.json);
+    let url = link.json["url"].as_str().unwrap();
+    assert!(url.ends_with("&enrol=1"), "{url}");
+    let token = token_of(url).trim_end_matches("&enrol=1").to_owned();
+
+    // The first passkey: a normal session (no recovery level, no cooling-off).
+    let mut kai = app.client();
+    let (mut key, _, finish) = enrol(&mut kai, &token).await;
+    assert_eq!(finish.status, StatusCode::OK, "{:?}", finish.json);
+    let s = kai.get("/api/session").await;
+    assert_eq!(s.json["assurance"]["aal"], 2, "{:?}", s.json);
+    assert_eq!(s.json["recovery"], Value::Null);
+    let (_, reuse, _) = enrol(&mut app.client(), &token).await;
+    assert_eq!(reuse.status, StatusCode::BAD_REQUEST);
+    // Proofed at the tier's level, the account may add passkeys while signed in.
+    let more = kai.post("/api/webauthn/register/start", &json!({})).await;
+    assert_eq!(more.status, StatusCode::OK, "{:?}", more.json);
+    // And its sensitive actions are not in a cooling-off period.
+    let start = kai
+        .post(
+            "/api/webauthn/stepup/start",
+            &json!({"action": "delete_account"}),
+        )
+        .await;
+    let mut body = key
+        .assert(&passkeyd_testkit::AssertParams::new(
+            challenge_of(&start.json["options"]),
+            RP_ID,
+            ORIGIN,
+        ))
+        .json;
+    body["challengeKey"] = start.json["challengeKey"].clone();
+    assert_eq!(
+        kai.post("/api/webauthn/stepup/finish", &body).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        kai.delete("/api/account").await.status,
+        StatusCode::NO_CONTENT
+    );
+}

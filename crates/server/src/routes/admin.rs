@@ -352,7 +352,7 @@ pub async fn audit(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecoveryRequest {
-    /// The proofing record to bind the link to (default: the latest).
+    /// The proofing record to bind the link to (default: the strongest, newest among equals).
     pub proofing_id: Option<String>,
     /// How long the link can be used, seconds (default `policy.recovery_link_ttl_secs`, 900).
     pub ttl_secs: Option<u64>,
@@ -386,6 +386,74 @@ pub async fn issue_recovery(
         .issue_recovery(&actor, &username, req.proofing_id.as_deref(), req.ttl_secs)
         .await?;
     let url = crate::services::admin::recovery_url(state.config.public_url(), &token);
+    Ok((
+        StatusCode::CREATED,
+        Json(RecoveryResponse {
+            qr_svg: crate::services::admin::qr_svg(&url)?,
+            url,
+            expires_at: rfc3339(link.expires_at),
+        }),
+    ))
+}
+
+/// `POST /admin/api/users` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    /// The username.
+    pub username: String,
+    /// The name shown (default: the username).
+    #[serde(default)]
+    pub display_name: String,
+    /// The tier the account requires.
+    pub required_tier: Option<String>,
+    /// The account's group.
+    pub group: Option<String>,
+}
+
+/// Creates an account without a passkey; it enrols through an enrolment link
+/// (`POST /admin/api/users/{username}/enrolment`), as tiers with `min_ial` require.
+#[utoipa::path(post, path = "/admin/api/users", tag = "admin",
+    request_body = CreateUserRequest,
+    responses((status = 201, description = "Created", body = AdminUserView), (status = 409, description = "Username taken", body = super::ErrorBody)))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    AdminAuth(actor): AdminAuth,
+    ApiJson(req): ApiJson<CreateUserRequest>,
+) -> Result<(StatusCode, Json<AdminUserView>), Error> {
+    let user = state
+        .admin
+        .create_user(
+            &actor,
+            &req.username,
+            &req.display_name,
+            req.required_tier.as_deref(),
+            req.group.as_deref(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(user_view(&state, &user))))
+}
+
+/// Issues a single-use enrolment link for an account's first passkey, bound to a proofing
+/// record that reaches its tier's `min_ial`.
+#[utoipa::path(post, path = "/admin/api/users/{username}/enrolment", tag = "admin",
+    params(("username" = String, Path, description = "Username")),
+    request_body = RecoveryRequest,
+    responses((status = 201, description = "The link (shown once)", body = RecoveryResponse), (status = 400, description = "No proofing record at the tier's level", body = super::ErrorBody)))]
+pub async fn issue_enrolment(
+    State(state): State<AppState>,
+    AdminAuth(actor): AdminAuth,
+    Path(username): Path<String>,
+    ApiJson(req): ApiJson<RecoveryRequest>,
+) -> Result<(StatusCode, Json<RecoveryResponse>), Error> {
+    let (token, link) = state
+        .admin
+        .issue_enrolment(&actor, &username, req.proofing_id.as_deref(), req.ttl_secs)
+        .await?;
+    let url = format!(
+        "{}&enrol=1",
+        crate::services::admin::recovery_url(state.config.public_url(), &token)
+    );
     Ok((
         StatusCode::CREATED,
         Json(RecoveryResponse {

@@ -91,7 +91,14 @@ pub fn app(state: AppState) -> Router {
             "/api/account",
             axum::routing::delete(stepup::delete_account),
         )
-        .route("/admin/api/users", get(admin::list_users))
+        .route(
+            "/admin/api/users",
+            get(admin::list_users).post(admin::create_user),
+        )
+        .route(
+            "/admin/api/users/{username}/enrolment",
+            post(admin::issue_enrolment),
+        )
         .route(
             "/admin/api/users/{username}",
             get(admin::user_detail).patch(admin::set_user_policy),

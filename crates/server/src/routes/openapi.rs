@@ -41,6 +41,8 @@ use utoipa::OpenApi;
         super::admin::record_proofing,
         super::admin::audit,
         super::admin::issue_recovery,
+        super::admin::create_user,
+        super::admin::issue_enrolment,
         super::stepup::recovery_start,
         super::stepup::recovery_cancel,
         super::tokens::issue_token,

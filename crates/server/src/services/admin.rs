@@ -197,7 +197,7 @@ impl Admin {
     }
 
     /// Issues a single-use recovery enrolment link for an account, bound to one of its proofing
-    /// records (`proofing_id`, or the latest). Returns the token (shown once, never stored)
+    /// records (`proofing_id`, or the strongest). Returns the token (shown once, never stored)
     /// and the link. `ttl_secs` defaults to the policy's `recovery_link_ttl_secs`.
     pub async fn issue_recovery(
         &self,
@@ -206,11 +206,76 @@ impl Admin {
         proofing_id: Option<&str>,
         ttl_secs: Option<u64>,
     ) -> Result<(String, RecoveryLink), Error> {
+        self.issue_link(actor, username, proofing_id, ttl_secs, "recovery")
+            .await
+    }
+
+    /// Issues a single-use enrolment link for an account whose tier requires a proven identity
+    /// (`min_ial`): the proofing record it is bound to must reach that level.
+    pub async fn issue_enrolment(
+        &self,
+        actor: &str,
+        username: &str,
+        proofing_id: Option<&str>,
+        ttl_secs: Option<u64>,
+    ) -> Result<(String, RecoveryLink), Error> {
+        self.issue_link(actor, username, proofing_id, ttl_secs, "enrolment")
+            .await
+    }
+
+    /// Creates an account without a passkey (it enrols through a link), with a tier and group.
+    pub async fn create_user(
+        &self,
+        actor: &str,
+        username: &str,
+        display_name: &str,
+        tier: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<User, Error> {
+        if let Some(t) = tier
+            && self.policy.tier(t).is_none()
+        {
+            return Err(Error::bad_request(
+                "invalid_request",
+                format!("no tier named {t:?} in the policy"),
+            ));
+        }
+        let username = super::ceremonies::normalize_username(username)?;
+        let display_name = match display_name.trim() {
+            "" => username.clone(),
+            d => super::clean_name("display_name", d, 64)?,
+        };
+        let user = User {
+            handle: random_bytes::<32>()?.to_vec(),
+            username: username.clone(),
+            display_name,
+            created_at: now(),
+            required_tier: tier.map(str::to_owned),
+            group: group.map(str::to_owned),
+        };
+        let mut e = AuditEvent::new("account_created", actor, "success");
+        e.subject = Some(user_ref(&user.handle));
+        e.details =
+            serde_json::json!({"username": username, "required_tier": tier, "group": group})
+                .to_string();
+        self.store.create_user(&user, &e).await?;
+        Ok(user)
+    }
+
+    async fn issue_link(
+        &self,
+        actor: &str,
+        username: &str,
+        proofing_id: Option<&str>,
+        ttl_secs: Option<u64>,
+        purpose: &str,
+    ) -> Result<(String, RecoveryLink), Error> {
         let user = self.user(username).await?;
         let records = self.store.proofing_records(&user.handle).await?;
         let proofing = match proofing_id {
             Some(id) => records.iter().find(|r| r.id == id),
-            None => records.first(),
+            // The strongest proofing, the newest among equals.
+            None => records.iter().max_by_key(|r| (r.ial, r.verified_at)),
         }
         .ok_or_else(|| {
             Error::bad_request(
@@ -219,6 +284,22 @@ impl Admin {
                  (recovery must be no weaker than enrolment)",
             )
         })?;
+        if purpose == "enrolment" {
+            let tier = self
+                .policy
+                .required_tier(user.required_tier.as_deref(), user.group.as_deref());
+            if let Some(min) = tier.min_ial
+                && proofing.ial < min
+            {
+                return Err(Error::bad_request(
+                    "invalid_request",
+                    format!(
+                        "tier {} requires identity proofed at IAL{min}; this record is IAL{}",
+                        tier.name, proofing.ial
+                    ),
+                ));
+            }
+        }
         let ttl = ttl_secs.unwrap_or(self.policy.recovery_link_ttl_secs);
         if !(60..=86_400).contains(&ttl) {
             return Err(Error::bad_request(
@@ -240,8 +321,9 @@ impl Admin {
             used_at: None,
             credential_id: None,
             cancelled_at: None,
+            purpose: purpose.to_owned(),
         };
-        let mut e = AuditEvent::new("recovery_issued", actor, "success");
+        let mut e = AuditEvent::new(&format!("{purpose}_issued"), actor, "success");
         e.subject = Some(user_ref(&user.handle));
         e.details = serde_json::json!({
             "username": user.username,

@@ -266,6 +266,25 @@ impl Ceremonies {
                 let tier = self
                     .policy
                     .required_tier(cur.user.required_tier.as_deref(), cur.user.group.as_deref());
+                if let Some(min) = tier.min_ial {
+                    let best = self
+                        .store
+                        .proofing_records(&cur.user.handle)
+                        .await?
+                        .iter()
+                        .map(|r| r.ial)
+                        .max()
+                        .unwrap_or(0);
+                    if best < min {
+                        return Err(Error::PolicyRefused {
+                            tier: tier.name.clone(),
+                            message: format!(
+                                "Your account needs your identity confirmed (level {min}) before \
+                                 a passkey can be added. Ask your administrator."
+                            ),
+                        });
+                    }
+                }
                 (
                     cur.user.handle.clone(),
                     cur.user.username.clone(),
@@ -301,6 +320,14 @@ impl Ceremonies {
                     display_name: display_name.clone(),
                 };
                 let tier = self.policy.required_tier(None, None);
+                if tier.min_ial.is_some() {
+                    return Err(Error::PolicyRefused {
+                        tier: tier.name.clone(),
+                        message: "This service confirms who you are before you register. Ask \
+                                  your administrator for an enrolment link."
+                            .into(),
+                    });
+                }
                 (
                     handle,
                     username,
@@ -563,12 +590,22 @@ impl Ceremonies {
             })
         };
         if let Some(hash) = recovery {
-            // The session starts at the lowest level whatever the new passkey could show: the
-            // person proved only what the recovery link and its proofing record prove.
-            let assurance = super::policy::Assurance {
-                aal: 1,
-                tier: None,
-                reasons: vec!["recovery".into(), "aal1".into()],
+            let enrolment = self
+                .store
+                .recovery_link(&hash)
+                .await?
+                .is_some_and(|l| l.purpose == "enrolment");
+            // A recovered session starts at the lowest level whatever the new passkey could show:
+            // the person proved only what the recovery link and its proofing record prove. An
+            // enrolment link gives the account's first passkey: assessed like any registration.
+            let assurance = if enrolment {
+                self.policy.assess(&facts)
+            } else {
+                super::policy::Assurance {
+                    aal: 1,
+                    tier: None,
+                    reasons: vec!["recovery".into(), "aal1".into()],
+                }
             };
             let new = self.sessions.prepare(
                 &state.user_handle,
@@ -576,7 +613,14 @@ impl Ceremonies {
                 &assurance,
                 ctx.user_agent.clone(),
             )?;
-            let mut e = event("recovery_used", details(None));
+            let mut e = event(
+                if enrolment {
+                    "enrolment_used"
+                } else {
+                    "recovery_used"
+                },
+                details(None),
+            );
             e.details = serde_json::json!({
                 "tier": required.name,
                 "session": new.session.public_id,

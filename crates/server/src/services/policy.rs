@@ -71,6 +71,10 @@ pub struct Tier {
     pub aaguid_allow: Vec<[u8; 16]>,
     /// Never these models.
     pub aaguid_deny: Vec<[u8; 16]>,
+    /// The identity assurance level (NIST SP 800-63A) an account must have been proofed at
+    /// before a credential of this tier is registered; such accounts enrol through an
+    /// administrator's single-use enrolment link.
+    pub min_ial: Option<u8>,
 }
 
 /// `[policy.tiers.NAME]` in the configuration file.
@@ -89,6 +93,8 @@ pub struct TierSection {
     pub aaguid_allow: Option<Vec<String>>,
     /// AAGUIDs refused.
     pub aaguid_deny: Option<Vec<String>>,
+    /// Identity assurance level required before registering (1-3; default none).
+    pub min_ial: Option<u8>,
 }
 
 /// `[policy]` in the configuration file.
@@ -163,6 +169,7 @@ fn builtin_tiers() -> Vec<Tier> {
         attestation_required: att,
         aaguid_allow: Vec::new(),
         aaguid_deny: Vec::new(),
+        min_ial: None,
     };
     vec![
         tier("tier1", 2, true, UvRule::Preferred, false),
@@ -234,6 +241,12 @@ impl Policy {
                 attestation_required,
                 aaguid_allow: parse_aaguids(&t.aaguid_allow, &format!("{key}.aaguid_allow"))?,
                 aaguid_deny: parse_aaguids(&t.aaguid_deny, &format!("{key}.aaguid_deny"))?,
+                min_ial: match t.min_ial.or(base.as_ref().and_then(|b| b.min_ial)) {
+                    Some(n) if !(1..=3).contains(&n) => {
+                        return Err(format!("{key}.min_ial: expected 1, 2 or 3, found {n}"));
+                    }
+                    other => other,
+                },
             };
             if tier.aal == 3
                 && (tier.allow_synced

@@ -318,6 +318,8 @@ pub struct RecoveryLink {
     pub credential_id: Option<Vec<u8>>,
     /// When the owner cancelled it.
     pub cancelled_at: Option<i64>,
+    /// `recovery` or `enrolment`.
+    pub purpose: String,
 }
 
 /// A signed checkpoint of the audit chain.
@@ -556,6 +558,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// The blocking status of a model, if the last imported BLOB blocks it.
     async fn mds_blocked_status(&self, aaguid: &[u8; 16]) -> Result<Option<String>, StoreError>;
+
+    /// Creates an account without a credential (an administrator's, for enrolment through a
+    /// link), with its audit event.
+    async fn create_user(&self, user: &User, audit: &AuditEvent) -> Result<(), StoreError>;
 
     /// The account's behavioural template (JSON), if any.
     async fn behavior_template(&self, user_handle: &[u8]) -> Result<Option<String>, StoreError>;

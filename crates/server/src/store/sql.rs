@@ -99,6 +99,7 @@ macro_rules! sql_store {
                     .map(|c| b64::decode(&c).map_err(backend))
                     .transpose()?,
                 cancelled_at: row.try_get("cancelled_at").map_err(backend)?,
+                purpose: row.try_get("purpose").map_err(backend)?,
             })
         }
 
@@ -966,7 +967,7 @@ macro_rules! sql_store {
                 let mut tx = self.pool.begin().await.map_err(backend)?;
                 sqlx::query(
                     "INSERT INTO recovery_links (token_hash, user_handle, proofing_id, created_by, \
-                     created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                     created_at, expires_at, purpose) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(b64::encode(l.token_hash))
                 .bind(b64::encode(&l.user_handle))
@@ -974,6 +975,7 @@ macro_rules! sql_store {
                 .bind(&l.created_by)
                 .bind(l.created_at)
                 .bind(l.expires_at)
+                .bind(&l.purpose)
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
@@ -1001,7 +1003,7 @@ macro_rules! sql_store {
             ) -> Result<Option<RecoveryLink>, StoreError> {
                 sqlx::query(
                     "SELECT * FROM recovery_links WHERE user_handle = $1 AND used_at IS NOT NULL \
-                     AND cancelled_at IS NULL ORDER BY used_at DESC LIMIT 1",
+                     AND cancelled_at IS NULL AND purpose = 'recovery' ORDER BY used_at DESC LIMIT 1",
                 )
                 .bind(b64::encode(user_handle))
                 .fetch_optional(&self.pool)
@@ -1125,6 +1127,25 @@ macro_rules! sql_store {
                         .await
                         .map_err(backend)?;
                 Ok(row.map(|r| r.0))
+            }
+
+            async fn create_user(&self, user: &User, audit: &AuditEvent) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                sqlx::query(
+                    "INSERT INTO users (handle, username, display_name, created_at, required_tier, \
+                     group_name) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(b64::encode(&user.handle))
+                .bind(&user.username)
+                .bind(&user.display_name)
+                .bind(user.created_at)
+                .bind(&user.required_tier)
+                .bind(&user.group)
+                .execute(&mut *tx)
+                .await
+                .map_err(insert_error)?;
+                append_audit_on(&mut tx, audit).await?;
+                tx.commit().await.map_err(backend)
             }
 
             async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
