@@ -60,6 +60,8 @@ pub enum Error {
         /// The assurance level it needs.
         level: u8,
     },
+    /// The policy requires two working passkeys before sensitive actions.
+    SecondPasskeyRequired,
     /// A recovery link that is unknown, used, cancelled or expired.
     RecoveryLinkInvalid,
     /// The account was recovered recently: sensitive actions are blocked until this time (Unix
@@ -133,6 +135,7 @@ impl Error {
             Self::StepUpImpossible(_) => "step_up_impossible",
             Self::CoolingOff(_) => "cooling_off",
             Self::RecoveryLinkInvalid => "recovery_link_invalid",
+            Self::SecondPasskeyRequired => "second_passkey_required",
             Self::CredentialAlreadyRegistered => "credential_exists",
             Self::NotFound(_) => "not_found",
             Self::LastPasskey => "last_passkey",
@@ -162,6 +165,10 @@ impl Error {
             Self::StepUpRequired { .. } => {
                 "Confirm it is you with your passkey to continue.".into()
             }
+            Self::SecondPasskeyRequired => "Add a second passkey first (on another device or a \
+                                            security key): this service requires two, so that \
+                                            losing one does not lock you out."
+                .into(),
             Self::RecoveryLinkInvalid => "This recovery link is not valid any more: it was used, \
                                           cancelled or has expired. Ask for a new one."
                 .into(),

@@ -406,3 +406,27 @@ async fn a_groups_tier_applies_when_adding_a_passkey() {
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.json["error"], "policy_refused");
 }
+
+#[tokio::test]
+async fn a_policy_requiring_two_passkeys_blocks_sensitive_actions_until_there_are_two() {
+    let app = app_with("require_two_passkeys = true\n", Vec::new()).await;
+    let mut c = app.client();
+    let (mut auth, _) = sign_up(&mut c, "fay").await;
+    let ok = step_up(
+        &mut c,
+        &mut auth,
+        json!({"action": "delete_account"}),
+        |_| {},
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let refused = c.delete("/api/account").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.json["error"], "second_passkey_required");
+    let (_second, added) = add_passkey(&mut c).await;
+    assert_eq!(added.status, StatusCode::OK);
+    assert_eq!(
+        c.delete("/api/account").await.status,
+        StatusCode::NO_CONTENT
+    );
+}

@@ -236,7 +236,8 @@ impl Error {
             | Self::PolicyRefused { .. }
             | Self::StepUpRequired { .. }
             | Self::StepUpImpossible(_)
-            | Self::CoolingOff(_) => StatusCode::FORBIDDEN,
+            | Self::CoolingOff(_)
+            | Self::SecondPasskeyRequired => StatusCode::FORBIDDEN,
             Self::UsernameTaken | Self::CredentialAlreadyRegistered | Self::LastPasskey => {
                 StatusCode::CONFLICT
             }

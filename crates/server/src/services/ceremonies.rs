@@ -1151,6 +1151,18 @@ impl Ceremonies {
         level: u8,
     ) -> Result<Elevation, Error> {
         self.check_cooling_off(current).await?;
+        if self.policy.require_two_passkeys {
+            let working = self
+                .store
+                .credentials_for_user(&current.user.handle)
+                .await?
+                .iter()
+                .filter(|c| c.status == CredentialStatus::Active)
+                .count();
+            if working < 2 {
+                return Err(Error::SecondPasskeyRequired);
+            }
+        }
         self.store
             .elevations(&current.session.id_hash, now())
             .await?

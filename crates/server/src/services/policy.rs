@@ -115,6 +115,9 @@ pub struct PolicySection {
     pub recovery_cooling_off_secs: Option<u64>,
     /// How long a recovery link can be used (default 900, at most 86400).
     pub recovery_link_ttl_secs: Option<u64>,
+    /// Refuse sensitive actions until the account has two working passkeys (default false), so
+    /// that losing one never leaves only recovery.
+    pub require_two_passkeys: Option<bool>,
 }
 
 /// The validated policy.
@@ -134,6 +137,8 @@ pub struct Policy {
     pub recovery_cooling_off_secs: u64,
     /// Recovery link lifetime, seconds.
     pub recovery_link_ttl_secs: u64,
+    /// Sensitive actions need two working passkeys.
+    pub require_two_passkeys: bool,
 }
 
 /// What a ceremony showed about the credential.
@@ -299,6 +304,7 @@ impl Policy {
             stepup_default_age_secs,
             recovery_cooling_off_secs: s.recovery_cooling_off_secs.unwrap_or(86_400),
             recovery_link_ttl_secs,
+            require_two_passkeys: s.require_two_passkeys.unwrap_or(false),
         })
     }
 
