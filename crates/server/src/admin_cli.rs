@@ -144,6 +144,19 @@ fn server_of(cmd: &AdminCommand) -> &ServeArgs {
     }
 }
 
+/// Prints a new link's QR code to standard error and returns its URL and expiry.
+fn show_link(
+    config: &passkeyd_server::Config,
+    (token, link): &(String, passkeyd_server::store::RecoveryLink),
+) -> Result<serde_json::Value, passkeyd_server::Error> {
+    let url = passkeyd_server::services::admin::link_url(config.public_url(), token, link);
+    eprintln!("{}", passkeyd_server::services::admin::qr_text(&url)?);
+    Ok(serde_json::json!({
+        "url": url,
+        "expiresAt": passkeyd_server::services::rfc3339(link.expires_at),
+    }))
+}
+
 /// Runs an admin command.
 pub fn run(cmd: AdminCommand) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -252,18 +265,10 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
                     ttl,
                     ..
                 } => {
-                    let (token, link) = admin
+                    let issued = admin
                         .issue_recovery(&actor, username, proofing.as_deref(), *ttl)
                         .await?;
-                    let url = passkeyd_server::services::admin::recovery_url(
-                        config.public_url(),
-                        &token,
-                    );
-                    eprintln!("{}", passkeyd_server::services::admin::qr_text(&url)?);
-                    Ok(serde_json::json!({
-                        "url": url,
-                        "expiresAt": passkeyd_server::services::rfc3339(link.expires_at),
-                    }))
+                    show_link(&config, &issued)
                 }
                 AdminCommand::CreateUser {
                     username,
@@ -283,18 +288,10 @@ pub fn run(cmd: AdminCommand) -> ExitCode {
                     ttl,
                     ..
                 } => {
-                    let (token, link) = admin
+                    let issued = admin
                         .issue_enrolment(&actor, username, proofing.as_deref(), *ttl)
                         .await?;
-                    let url = format!(
-                        "{}&enrol=1",
-                        passkeyd_server::services::admin::recovery_url(config.public_url(), &token)
-                    );
-                    eprintln!("{}", passkeyd_server::services::admin::qr_text(&url)?);
-                    Ok(serde_json::json!({
-                        "url": url,
-                        "expiresAt": passkeyd_server::services::rfc3339(link.expires_at),
-                    }))
+                    show_link(&config, &issued)
                 }
                 AdminCommand::RevokeSession { username, id, .. } => {
                     admin.revoke_session(&actor, username, id).await?;

@@ -385,15 +385,7 @@ pub async fn issue_recovery(
         .admin
         .issue_recovery(&actor, &username, req.proofing_id.as_deref(), req.ttl_secs)
         .await?;
-    let url = crate::services::admin::recovery_url(state.config.public_url(), &token);
-    Ok((
-        StatusCode::CREATED,
-        Json(RecoveryResponse {
-            qr_svg: crate::services::admin::qr_svg(&url)?,
-            url,
-            expires_at: rfc3339(link.expires_at),
-        }),
-    ))
+    link_response(&state, &token, &link)
 }
 
 /// `POST /admin/api/users` body.
@@ -450,10 +442,16 @@ pub async fn issue_enrolment(
         .admin
         .issue_enrolment(&actor, &username, req.proofing_id.as_deref(), req.ttl_secs)
         .await?;
-    let url = format!(
-        "{}&enrol=1",
-        crate::services::admin::recovery_url(state.config.public_url(), &token)
-    );
+    link_response(&state, &token, &link)
+}
+
+/// The answer for a new recovery or enrolment link: its URL and QR code, shown once.
+fn link_response(
+    state: &AppState,
+    token: &str,
+    link: &crate::store::RecoveryLink,
+) -> Result<(StatusCode, Json<RecoveryResponse>), Error> {
+    let url = crate::services::admin::link_url(state.config.public_url(), token, link);
     Ok((
         StatusCode::CREATED,
         Json(RecoveryResponse {

@@ -337,10 +337,15 @@ impl Admin {
     }
 }
 
-/// The page a recovery token opens.
-pub fn recovery_url(public_url: &str, token: &str) -> String {
+/// The page a link's token opens (`&enrol=1` tells the page it is a first enrolment).
+pub fn link_url(public_url: &str, token: &str, link: &RecoveryLink) -> String {
+    let enrol = if link.purpose == "enrolment" {
+        "&enrol=1"
+    } else {
+        ""
+    };
     format!(
-        "{}/static/recover.html#token={token}",
+        "{}/static/recover.html#token={token}{enrol}",
         public_url.trim_end_matches('/')
     )
 }

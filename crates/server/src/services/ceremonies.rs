@@ -28,7 +28,7 @@ use crate::store::{
     AuditEvent, CounterAdvance, Credential, CredentialStatus, Elevation, Store, User,
 };
 use passkeyd_webauthn::aaguid::name_for;
-use passkeyd_webauthn::authentication::{CredentialRecord, verify_assertion};
+use passkeyd_webauthn::authentication::{CredentialRecord, VerifiedAssertion, verify_assertion};
 use passkeyd_webauthn::b64;
 use passkeyd_webauthn::cose::CosePublicKey;
 use passkeyd_webauthn::json::{
@@ -90,6 +90,48 @@ enum Pending {
 pub struct SteppedUp {
     /// The elevation now bound to the session.
     pub elevation: Elevation,
+}
+
+/// Splits an assertion body into the `AuthenticationResponseJSON` value and its top-level
+/// `challengeKey` (or, without one, the ceremony cookie's key).
+fn split_challenge_key(
+    body: &[u8],
+    cookie_key: Option<&str>,
+) -> Result<(serde_json::Value, String), Error> {
+    let mut value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Error::auth_failed("invalid_body", format!("body is not JSON: {e}")))?;
+    let key = match value
+        .as_object_mut()
+        .ok_or_else(|| Error::auth_failed("invalid_body", "body is not a JSON object"))?
+        .remove("challengeKey")
+    {
+        Some(serde_json::Value::String(k)) => k,
+        Some(_) => {
+            return Err(Error::auth_failed(
+                "invalid_body",
+                "challengeKey is not a string",
+            ));
+        }
+        None => cookie_key.map(str::to_owned).ok_or_else(|| {
+            Error::auth_failed(
+                "challenge_not_found",
+                "no challengeKey and no ceremony cookie",
+            )
+        })?,
+    };
+    Ok((value, key))
+}
+
+/// The compare-and-set that records a verified assertion of `c` at `t`.
+fn counter_advance(c: &Credential, v: &VerifiedAssertion, t: i64) -> CounterAdvance {
+    CounterAdvance {
+        expected_sign_count: c.sign_count,
+        expected_use_count: c.use_count,
+        new_sign_count: v.new_sign_count,
+        backup_state: v.backup_state,
+        uv_initialized: v.uv_initialized,
+        last_used_at: t,
+    }
 }
 
 /// SHA-256 of a recovery link's token (32 bytes, base64url); `None` when it is not one.
@@ -338,36 +380,8 @@ impl Ceremonies {
                 )
             }
         };
-        // Ask the browser for what the tier needs, so that a suitable authenticator is offered
-        // and an unsuitable one is refused before the user has gone through it all.
-        let uv = match tier.user_verification {
-            UvRule::Required => UserVerificationRequirement::Required,
-            UvRule::Preferred => UserVerificationRequirement::Preferred,
-            UvRule::Discouraged => UserVerificationRequirement::Discouraged,
-        };
-        let attestation = if tier.attestation_required {
-            AttestationConveyance::Direct
-        } else {
-            AttestationConveyance::None
-        };
-        let hints = if tier.allow_synced {
-            Vec::new()
-        } else {
-            vec![PublicKeyCredentialHint::SecurityKey]
-        };
-        let (options, state) = CreationOptionsBuilder::new(
-            self.rp.rp_id(),
-            &self.rp_name,
-            &handle,
-            &username,
-            &display_name,
-        )
-        .resident_key(ResidentKeyRequirement::Required)
-        .user_verification(uv)
-        .attestation(attestation, Vec::new())
-        .hints(hints)
-        .exclude_credentials(exclude)
-        .build();
+        let (options, state) =
+            self.creation_options(tier, &handle, &username, &display_name, exclude);
         let tier = Some(tier.name.clone());
         let key = self
             .put_pending(&Pending::Registration {
@@ -400,29 +414,13 @@ impl Ceremonies {
         let tier = self
             .policy
             .required_tier(user.required_tier.as_deref(), user.group.as_deref());
-        let (options, state) = CreationOptionsBuilder::new(
-            self.rp.rp_id(),
-            &self.rp_name,
+        let (options, state) = self.creation_options(
+            tier,
             &user.handle,
             &user.username,
             &user.display_name,
-        )
-        .resident_key(ResidentKeyRequirement::Required)
-        .user_verification(match tier.user_verification {
-            UvRule::Required => UserVerificationRequirement::Required,
-            UvRule::Preferred => UserVerificationRequirement::Preferred,
-            UvRule::Discouraged => UserVerificationRequirement::Discouraged,
-        })
-        .attestation(
-            if tier.attestation_required {
-                AttestationConveyance::Direct
-            } else {
-                AttestationConveyance::None
-            },
-            Vec::new(),
-        )
-        .exclude_credentials(existing.iter().map(descriptor).collect())
-        .build();
+            existing.iter().map(descriptor).collect(),
+        );
         let key = self
             .put_pending(&Pending::Registration {
                 state,
@@ -761,27 +759,7 @@ impl Ceremonies {
         ctx: &RequestContext,
         account: &mut Option<String>,
     ) -> Result<SignedIn, Error> {
-        let mut value: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| Error::auth_failed("invalid_body", format!("body is not JSON: {e}")))?;
-        let key = match value
-            .as_object_mut()
-            .ok_or_else(|| Error::auth_failed("invalid_body", "body is not a JSON object"))?
-            .remove("challengeKey")
-        {
-            Some(serde_json::Value::String(k)) => k,
-            Some(_) => {
-                return Err(Error::auth_failed(
-                    "invalid_body",
-                    "challengeKey is not a string",
-                ));
-            }
-            None => cookie_key.map(str::to_owned).ok_or_else(|| {
-                Error::auth_failed(
-                    "challenge_not_found",
-                    "no challengeKey and no ceremony cookie",
-                )
-            })?,
-        };
+        let (value, key) = split_challenge_key(body, cookie_key)?;
         let state = match self.take_pending(&key).await? {
             Some(Pending::Authentication {
                 state,
@@ -803,18 +781,7 @@ impl Ceremonies {
                 ));
             }
         };
-        let response: AuthenticationResponseJSON = serde_json::from_value(value).map_err(|e| {
-            Error::auth_failed(
-                "malformed_response",
-                format!("malformed AuthenticationResponseJSON: {e}"),
-            )
-        })?;
-        let Some(credential) = self.store.credential_by_id(&response.raw_id).await? else {
-            return Err(Error::auth_failed(
-                "unknown_credential",
-                format!("unknown credential id {}", b64::encode(&response.raw_id)),
-            ));
-        };
+        let (response, credential) = self.response_and_credential(value).await?;
         if account.is_none() {
             *account = Some(handle_key(&credential.user_handle));
         }
@@ -842,49 +809,7 @@ impl Ceremonies {
                 ),
             ));
         }
-        let public_key = CosePublicKey::from_cbor(&credential.public_key_cose, &self.rp.key_policy)
-            .map_err(|e| Error::Internal(format!("stored public key does not parse: {e}")))?;
-        let record = CredentialRecord {
-            credential_id: &credential.id,
-            user_handle: &credential.user_handle,
-            public_key: &public_key,
-            sign_count: credential.sign_count,
-            backup_eligible: credential.backup_eligible,
-            backup_state: credential.backup_state,
-            uv_initialized: credential.uv_initialized,
-        };
-        let verified = match verify_assertion(&self.rp, &state, &response, &record) {
-            Ok(v) => v,
-            Err(e) => {
-                if matches!(e, passkeyd_webauthn::Error::CounterNotIncreased { .. }) {
-                    // A counter that went backwards: two copies of the key exist. Suspend the
-                    // passkey until the owner or an administrator looks at it.
-                    let reason = format!("possible cloned authenticator: {e}");
-                    self.store
-                        .set_credential_status(
-                            &credential.id,
-                            CredentialStatus::Suspended,
-                            Some(&reason),
-                        )
-                        .await?;
-                    self.anomaly(
-                        ctx,
-                        &credential,
-                        serde_json::json!({
-                            "kind": "counter_regression",
-                            "stored": credential.sign_count,
-                            "detail": e.to_string(),
-                            "action": "credential_suspended",
-                        }),
-                    )
-                    .await;
-                }
-                return Err(Error::auth_failed(
-                    e.code(),
-                    format!("step {} {}: {e}", e.step(), e.code()),
-                ));
-            }
-        };
+        let verified = self.verify(&state, &response, &credential, ctx).await?;
         let Some(user) = self.store.user_by_handle(&credential.user_handle).await? else {
             return Err(Error::Internal("credential without an account".into()));
         };
@@ -921,14 +846,7 @@ impl Ceremonies {
             .store
             .complete_sign_in(
                 &credential.id,
-                &CounterAdvance {
-                    expected_sign_count: credential.sign_count,
-                    expected_use_count: credential.use_count,
-                    new_sign_count: verified.new_sign_count,
-                    backup_state: verified.backup_state,
-                    uv_initialized: verified.uv_initialized,
-                    last_used_at: now(),
-                },
+                &counter_advance(&credential, &verified, now()),
                 &new_session.session,
                 replacing.map(|old| &old.session.id_hash),
                 &event,
@@ -1010,21 +928,7 @@ impl Ceremonies {
         body: &[u8],
         ctx: &RequestContext,
     ) -> Result<SteppedUp, Error> {
-        let mut value: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| Error::auth_failed("invalid_body", format!("body is not JSON: {e}")))?;
-        let key = match value
-            .as_object_mut()
-            .ok_or_else(|| Error::auth_failed("invalid_body", "body is not a JSON object"))?
-            .remove("challengeKey")
-        {
-            Some(serde_json::Value::String(k)) => k,
-            _ => {
-                return Err(Error::auth_failed(
-                    "challenge_not_found",
-                    "no challengeKey in the step-up response",
-                ));
-            }
-        };
+        let (value, key) = split_challenge_key(body, None)?;
         let Some(Pending::StepUp {
             state,
             session_hash,
@@ -1044,18 +948,7 @@ impl Ceremonies {
                 "the step-up was started by another session",
             ));
         }
-        let response: AuthenticationResponseJSON = serde_json::from_value(value).map_err(|e| {
-            Error::auth_failed(
-                "malformed_response",
-                format!("malformed AuthenticationResponseJSON: {e}"),
-            )
-        })?;
-        let Some(credential) = self.store.credential_by_id(&response.raw_id).await? else {
-            return Err(Error::auth_failed(
-                "unknown_credential",
-                format!("unknown credential id {}", b64::encode(&response.raw_id)),
-            ));
-        };
+        let (response, credential) = self.response_and_credential(value).await?;
         if !ct_eq(&credential.user_handle, &current.user.handle) {
             return Err(Error::auth_failed(
                 "stepup_foreign_credential",
@@ -1068,20 +961,7 @@ impl Ceremonies {
                 format!("credential is {}", credential.status.as_str()),
             ));
         }
-        let public_key = CosePublicKey::from_cbor(&credential.public_key_cose, &self.rp.key_policy)
-            .map_err(|e| Error::Internal(format!("stored public key does not parse: {e}")))?;
-        let record = CredentialRecord {
-            credential_id: &credential.id,
-            user_handle: &credential.user_handle,
-            public_key: &public_key,
-            sign_count: credential.sign_count,
-            backup_eligible: credential.backup_eligible,
-            backup_state: credential.backup_state,
-            uv_initialized: credential.uv_initialized,
-        };
-        let verified = verify_assertion(&self.rp, &state, &response, &record).map_err(|e| {
-            Error::auth_failed(e.code(), format!("step {} {}: {e}", e.step(), e.code()))
-        })?;
+        let verified = self.verify(&state, &response, &credential, ctx).await?;
         let assurance = self
             .policy
             .assess(&Self::facts_of(&credential, verified.user_verified));
@@ -1120,14 +1000,7 @@ impl Ceremonies {
             .store
             .complete_step_up(
                 &credential.id,
-                &CounterAdvance {
-                    expected_sign_count: credential.sign_count,
-                    expected_use_count: credential.use_count,
-                    new_sign_count: verified.new_sign_count,
-                    backup_state: verified.backup_state,
-                    uv_initialized: verified.uv_initialized,
-                    last_used_at: t,
-                },
+                &counter_advance(&credential, &verified, t),
                 &current.session.id_hash,
                 &elevation,
                 &event,
@@ -1191,5 +1064,118 @@ impl Ceremonies {
         if let Err(err) = self.store.append_audit(&e).await {
             tracing::error!(error = %err, "audit: cannot append anomaly");
         }
+    }
+
+    /// The assertion in `value` and the stored credential it names.
+    async fn response_and_credential(
+        &self,
+        value: serde_json::Value,
+    ) -> Result<(AuthenticationResponseJSON, Credential), Error> {
+        let response: AuthenticationResponseJSON = serde_json::from_value(value).map_err(|e| {
+            Error::auth_failed(
+                "malformed_response",
+                format!("malformed AuthenticationResponseJSON: {e}"),
+            )
+        })?;
+        let Some(credential) = self.store.credential_by_id(&response.raw_id).await? else {
+            return Err(Error::auth_failed(
+                "unknown_credential",
+                format!("unknown credential id {}", b64::encode(&response.raw_id)),
+            ));
+        };
+        Ok((response, credential))
+    }
+
+    /// §7.2 against the stored credential. A counter that went backwards (two copies of the
+    /// key exist) suspends the passkey and records an anomaly, whichever ceremony saw it.
+    async fn verify(
+        &self,
+        state: &AuthenticationState,
+        response: &AuthenticationResponseJSON,
+        credential: &Credential,
+        ctx: &RequestContext,
+    ) -> Result<VerifiedAssertion, Error> {
+        let public_key = CosePublicKey::from_cbor(&credential.public_key_cose, &self.rp.key_policy)
+            .map_err(|e| Error::Internal(format!("stored public key does not parse: {e}")))?;
+        let record = CredentialRecord {
+            credential_id: &credential.id,
+            user_handle: &credential.user_handle,
+            public_key: &public_key,
+            sign_count: credential.sign_count,
+            backup_eligible: credential.backup_eligible,
+            backup_state: credential.backup_state,
+            uv_initialized: credential.uv_initialized,
+        };
+        match verify_assertion(&self.rp, state, response, &record) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                if matches!(e, passkeyd_webauthn::Error::CounterNotIncreased { .. }) {
+                    let reason = format!("possible cloned authenticator: {e}");
+                    self.store
+                        .set_credential_status(
+                            &credential.id,
+                            CredentialStatus::Suspended,
+                            Some(&reason),
+                        )
+                        .await?;
+                    self.anomaly(
+                        ctx,
+                        credential,
+                        serde_json::json!({
+                            "kind": "counter_regression",
+                            "stored": credential.sign_count,
+                            "detail": e.to_string(),
+                            "action": "credential_suspended",
+                        }),
+                    )
+                    .await;
+                }
+                Err(Error::auth_failed(
+                    e.code(),
+                    format!("step {} {}: {e}", e.step(), e.code()),
+                ))
+            }
+        }
+    }
+
+    /// Creation options asking the browser for what `tier` needs (user verification, direct
+    /// attestation, the security-key hint), so that a suitable authenticator is offered and an
+    /// unsuitable one is refused before the person has gone through it all.
+    fn creation_options(
+        &self,
+        tier: &super::policy::Tier,
+        handle: &[u8],
+        username: &str,
+        display_name: &str,
+        exclude: Vec<CredentialDescriptorJSON>,
+    ) -> (PublicKeyCredentialCreationOptionsJSON, RegistrationState) {
+        let uv = match tier.user_verification {
+            UvRule::Required => UserVerificationRequirement::Required,
+            UvRule::Preferred => UserVerificationRequirement::Preferred,
+            UvRule::Discouraged => UserVerificationRequirement::Discouraged,
+        };
+        let attestation = if tier.attestation_required {
+            AttestationConveyance::Direct
+        } else {
+            AttestationConveyance::None
+        };
+        let hints = if tier.allow_synced {
+            Vec::new()
+        } else {
+            vec![PublicKeyCredentialHint::SecurityKey]
+        };
+        CreationOptionsBuilder::new(
+            self.rp.rp_id(),
+            &self.rp_name,
+            handle,
+            username,
+            display_name,
+        )
+        .resident_key(ResidentKeyRequirement::Required)
+        .user_verification(uv)
+        .attestation(attestation, Vec::new())
+        .hints(hints)
+        .exclude_credentials(exclude)
+        .build()
     }
 }

@@ -262,6 +262,26 @@ macro_rules! sql_store {
             Ok(seq)
         }
 
+        async fn insert_user_on<'c, E>(executor: E, user: &User) -> Result<(), StoreError>
+        where
+            E: sqlx::Executor<'c, Database = $db>,
+        {
+            sqlx::query(
+                "INSERT INTO users (handle, username, display_name, created_at, required_tier, \
+                 group_name) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(b64::encode(&user.handle))
+            .bind(&user.username)
+            .bind(&user.display_name)
+            .bind(user.created_at)
+            .bind(&user.required_tier)
+            .bind(&user.group)
+            .execute(executor)
+            .await
+            .map_err(insert_error)?;
+            Ok(())
+        }
+
         async fn advance_counter_on<'c, E>(
             executor: E,
             id: &[u8],
@@ -335,19 +355,7 @@ macro_rules! sql_store {
                 audit: &AuditEvent,
             ) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(backend)?;
-                sqlx::query(
-                    "INSERT INTO users (handle, username, display_name, created_at, required_tier, \
-                     group_name) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(b64::encode(&user.handle))
-                .bind(&user.username)
-                .bind(&user.display_name)
-                .bind(user.created_at)
-                .bind(&user.required_tier)
-                .bind(&user.group)
-                .execute(&mut *tx)
-                .await
-                .map_err(insert_error)?;
+                insert_user_on(&mut *tx, user).await?;
                 insert_credential_on(&mut *tx, credential).await?;
                 append_audit_on(&mut tx, audit).await?;
                 tx.commit().await.map_err(backend)
@@ -1131,19 +1139,7 @@ macro_rules! sql_store {
 
             async fn create_user(&self, user: &User, audit: &AuditEvent) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(backend)?;
-                sqlx::query(
-                    "INSERT INTO users (handle, username, display_name, created_at, required_tier, \
-                     group_name) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(b64::encode(&user.handle))
-                .bind(&user.username)
-                .bind(&user.display_name)
-                .bind(user.created_at)
-                .bind(&user.required_tier)
-                .bind(&user.group)
-                .execute(&mut *tx)
-                .await
-                .map_err(insert_error)?;
+                insert_user_on(&mut *tx, user).await?;
                 append_audit_on(&mut tx, audit).await?;
                 tx.commit().await.map_err(backend)
             }
