@@ -119,17 +119,18 @@ mod backend {
     }
 }
 
-/// Stamps out one test per (case, backend) pair.
+/// Stamps out one test per (case, backend) pair: `$harness::$backend(case)` runs a case of
+/// module `$kind` over that backend.
 macro_rules! suite {
-    ($kind:ident: $($backend:ident),+ => $cases:tt) => {
-        $( suite!(@one $kind $backend $cases); )+
+    ($kind:ident in $harness:ident: $($backend:ident),+ => $cases:tt) => {
+        $( suite!(@one $kind $harness $backend $cases); )+
     };
-    (@one $kind:ident $backend:ident [$($case:ident),+ $(,)?]) => {
+    (@one $kind:ident $harness:ident $backend:ident [$($case:ident),+ $(,)?]) => {
         mod $backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    super::backend::$backend(super::$kind::$case).await;
+                    super::$harness::$backend(super::$kind::$case).await;
                 }
             )+
         }
@@ -625,7 +626,7 @@ mod store_cases {
     }
 }
 
-suite!(store_cases: sqlite, postgres => [
+suite!(store_cases in backend: sqlite, postgres => [
     accounts_round_trip_every_field,
     a_failed_sign_up_leaves_nothing_behind,
     credential_ids_are_unique_across_users,
@@ -690,7 +691,7 @@ mod challenge_cases {
     }
 }
 
-suite!(challenge_cases: memory, redis => [
+suite!(challenge_cases in backend: memory, redis => [
     a_challenge_is_taken_once,
     concurrent_takes_get_it_exactly_once,
     expired_challenges_are_gone,
@@ -771,23 +772,7 @@ mod limiter_backend {
     }
 }
 
-macro_rules! limiter_suite {
-    ($($backend:ident),+ => $cases:tt) => {
-        $( limiter_suite!(@one $backend $cases); )+
-    };
-    (@one $backend:ident [$($case:ident),+ $(,)?]) => {
-        mod $backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::limiter_backend::$backend(super::limiter_cases::$case).await;
-                }
-            )+
-        }
-    };
-}
-
-limiter_suite!(memory_limiter, redis_limiter => [
+suite!(limiter_cases in limiter_backend: memory_limiter, redis_limiter => [
     a_bucket_empties_and_refills,
     concurrent_takes_never_overdraw,
     failures_count_expire_and_clear,
