@@ -45,6 +45,13 @@ pub struct TrustConfig {
     /// (1 = the sample alone): a single atypical sample (a typo, a hesitation) then costs little,
     /// while consistently atypical typing costs fully
     pub smoothing: usize,
+    /// optional trust-change curve: knots `[anomaly, delta]` sorted by anomaly. When it is not
+    /// empty it replaces the linear rule: the change is interpolated linearly between knots (the
+    /// end knots' values beyond them) and then limited to `[-penalty_max, reward_max]`; `neutral`
+    /// and `slope` are then only descriptive. The stream evaluation fits it as a scaled
+    /// log-likelihood ratio (see [`crate::stream`]). Empty by default.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub curve: Vec<[f64; 2]>,
 }
 
 impl Default for TrustConfig {
@@ -59,6 +66,7 @@ impl Default for TrustConfig {
             reward_max: 10.0,
             penalty_max: 45.0,
             smoothing: 1,
+            curve: Vec::new(),
         }
     }
 }
@@ -78,13 +86,19 @@ impl TrustConfig {
     /// Trust change for one behavioural sample of normalised anomaly `a`
     /// (see [`Calibration::normalise`]): `slope * (neutral - a)`, limited to
     /// `[-penalty_max, reward_max]`. A typical sample earns trust back, an anomalous one costs
-    /// trust in proportion to how far it lies beyond the neutral point. `NaN` gives no change.
+    /// trust in proportion to how far it lies beyond the neutral point. When
+    /// [`TrustConfig::curve`] is set, the change is read off that curve instead (same limits).
+    /// `NaN` gives no change.
     pub fn behaviour_delta(&self, a: f64) -> f64 {
         if a.is_nan() {
-            0.0
-        } else {
-            (self.slope * (self.neutral - a)).clamp(-self.penalty_max.abs(), self.reward_max.abs())
+            return 0.0;
         }
+        let raw = if self.curve.is_empty() {
+            self.slope * (self.neutral - a)
+        } else {
+            interpolate(&self.curve, a)
+        };
+        raw.clamp(-self.penalty_max.abs(), self.reward_max.abs())
     }
 
     fn thresholds(&self) -> Thresholds {
@@ -94,6 +108,23 @@ impl TrustConfig {
             floor: self.floor,
             half_life_s: self.half_life_s,
         }
+    }
+}
+
+/// Piecewise-linear interpolation through knots `[x, y]` sorted by `x`; constant beyond the ends.
+fn interpolate(knots: &[[f64; 2]], x: f64) -> f64 {
+    let i = knots.partition_point(|k| k[0] <= x);
+    if i == 0 {
+        return knots[0][1];
+    }
+    if i == knots.len() {
+        return knots[i - 1][1];
+    }
+    let ([x0, y0], [x1, y1]) = (knots[i - 1], knots[i]);
+    if x1 > x0 {
+        y0 + (x - x0) / (x1 - x0) * (y1 - y0)
+    } else {
+        y1
     }
 }
 

@@ -234,6 +234,13 @@ impl RobustEnsemble {
     /// vectors joining the enrolment references in the neighbour term: the session-adapted
     /// template of [`crate::stream`].
     pub fn score_with_refs(&self, x: &[f64], extra: &[Vec<f32>]) -> f64 {
+        self.score_adapted(x, extra, &[])
+    }
+
+    /// [`RobustEnsemble::score_with_refs`] with the robust centre moved by `shift` (in scaled
+    /// units, one value per feature; empty = no shift) for the centre term: the session-adapted
+    /// centre of [`crate::stream`]. The neighbour term does not depend on the centre.
+    pub fn score_adapted(&self, x: &[f64], extra: &[Vec<f32>], shift: &[f64]) -> f64 {
         // scaled sample in single precision (on the stack for the usual dimensions) and its
         // clipped distance to the centre, in one pass
         let d = self.center.len().min(x.len());
@@ -249,7 +256,8 @@ impl RobustEnsemble {
         let mut q = 0.0;
         for (j, zj) in z32.iter_mut().enumerate() {
             let v = (x[j] - self.center[j]) / self.scale[j];
-            q += v.abs().min(clip);
+            let u = v - shift.get(j).copied().unwrap_or(0.0);
+            q += u.abs().min(clip);
             *zj = v as f32;
         }
         let z32: &[f32] = z32;

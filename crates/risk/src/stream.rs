@@ -1,8 +1,8 @@
 //! Stream evaluation of the trust model on the CMU data.
 //!
 //! For each subject, the detector is trained on the 200 training repetitions (sessions 1-4) and
-//! calibrated with held-out scores from a contiguous k-fold cross-validation inside those same
-//! 200 repetitions. Then:
+//! calibrated with held-out scores from inside those same 200 repetitions (by default
+//! leave-one-session-out, sessions 2-4 held out in turn). Then:
 //!
 //! * the **genuine stream** is the subject's 200 test repetitions (sessions 5-8) in order;
 //! * the **impostor streams** are, for every other subject, that subject's 50 session-1
@@ -10,9 +10,13 @@
 //!
 //! Each stream starts at trust `start` (a fresh passkey sign-in), with `seconds_between` seconds
 //! between typings (decay), and stops at the first decision other than `Allow` (a lockout).
+//! Samples the stream accepts adapt the template for the rest of that stream (genuine and
+//! impostor streams alike). The trust parameters are tuned on streams built from training data
+//! only ([`TuningStreams`]), never on the test streams.
 
 use crate::confidence::{Calibration, Decision, TrustConfig, TrustState, smoothed_anomaly};
 use crate::detectors::{DetectorKind, Model, TrainError};
+use crate::ensemble::{EnsembleParams, RobustEnsemble};
 use crate::eval::CmuSplit;
 use serde::{Deserialize, Serialize};
 
@@ -23,8 +27,10 @@ pub struct StreamConfig {
     pub detector: DetectorKind,
     /// optional second detector whose normalised anomaly is averaged with the first one's
     pub second_detector: Option<DetectorKind>,
-    /// number of contiguous folds for the calibration scores; 0 = forward chaining (fit on the
-    /// first half of the enrolment repetitions, hold out the second half)
+    /// with [`TuningStreams::CrossValidation`] only: number of contiguous folds for the
+    /// calibration scores; 0 = forward chaining (fit on the first half of the enrolment
+    /// repetitions, hold out the second half). [`TuningStreams::ForwardChaining`] calibrates by
+    /// leave-one-session-out instead.
     pub folds: usize,
     /// quantile of held-out genuine scores taken as the edge of the typical range
     pub quantile: f64,
@@ -35,11 +41,44 @@ pub struct StreamConfig {
     /// simulated seconds between typings
     pub seconds_between: f64,
     /// session adaptation: samples whose normalised anomaly is at or below this level join the
-    /// neighbour references for the rest of the stream (`None` = no adaptation; only the
-    /// robust ensemble adapts)
+    /// neighbour references for the rest of the stream and move the centre (see
+    /// `adapt_center`) (`None` = no adaptation; only the robust ensemble adapts)
     pub adapt_below: Option<f64>,
     /// at most this many adapted references are kept (oldest dropped first)
     pub adapt_max: usize,
+    /// session adaptation of the robust centre: each adapted sample moves the centre term's
+    /// centre by this fraction of its (clipped, scaled) deviation (0 = off)
+    pub adapt_center: f64,
+    /// hyperparameters of the robust ensemble when it is the stream detector
+    pub ensemble: EnsembleParams,
+    /// shape of the per-sample trust change searched by the tuning
+    pub shape: PenaltyShape,
+    /// how the tuning streams (and the calibration) are built
+    pub tuning: TuningStreams,
+}
+
+/// How the tuning streams are built (both use training data only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TuningStreams {
+    /// genuine: held-out `folds`-fold cross-validation scores of training reps 51-200 under the
+    /// fold models; impostors: the other subjects' session 2 under the full model
+    CrossValidation,
+    /// the test construction one session earlier: model on sessions 1-3 (calibrated by
+    /// leave-one-session-out), genuine stream = session 4, impostor streams = the other
+    /// subjects' session 2; the test model is calibrated the same way on sessions 1-4
+    ForwardChaining,
+}
+
+/// Shape of the per-sample trust change searched by [`tune_trust`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PenaltyShape {
+    /// `slope * (neutral - a)`, limited (the grid [`TUNING_GRID`])
+    Linear,
+    /// a scaled log-likelihood ratio of genuine vs impostor normalised anomalies, estimated on
+    /// the tuning streams (see [`llr_table`]; grid [`LLR_GRID`])
+    LogLikelihoodRatio,
+    /// both grids; the tuning rule picks among all their points
+    Both,
 }
 
 impl Default for StreamConfig {
@@ -54,6 +93,10 @@ impl Default for StreamConfig {
             seconds_between: 10.0,
             adapt_below: Some(0.0),
             adapt_max: 100,
+            adapt_center: 0.1,
+            ensemble: EnsembleParams::default(),
+            shape: PenaltyShape::Both,
+            tuning: TuningStreams::ForwardChaining,
         }
     }
 }
@@ -86,6 +129,21 @@ pub struct StreamResult {
     pub genuine_lockouts_with_restart: usize,
     /// ANGA in that setting: genuine actions per lockout (total genuine actions when none)
     pub anga_with_restart: f64,
+}
+
+/// Train the stream detector (the robust ensemble with `cfg.ensemble`, any other kind as usual).
+fn train_kind(
+    kind: DetectorKind,
+    train: &[Vec<f64>],
+    cfg: &StreamConfig,
+) -> Result<Model, TrainError> {
+    match kind {
+        DetectorKind::RobustEnsemble => Ok(Model::RobustEnsemble(RobustEnsemble::train(
+            train,
+            &cfg.ensemble,
+        )?)),
+        k => k.train(train),
+    }
 }
 
 /// Per-user calibration by contiguous k-fold cross-validation within the training vectors.
@@ -179,17 +237,20 @@ fn detector_streams(
     s: &CmuSplit,
     cfg: &StreamConfig,
 ) -> Result<(SubjectStreams, SubjectStreams), TrainError> {
-    let model: Model = kind.train(&s.train)?;
+    if cfg.tuning == TuningStreams::ForwardChaining {
+        return forward_streams(kind, s, cfg);
+    }
+    let model: Model = train_kind(kind, &s.train, cfg)?;
     let n = s.train.len();
     let (folds, skip) = if cfg.folds == 0 {
         // forward chaining: fit on the first half of the enrolment repetitions, hold out the
         // second half (later sessions: includes the between-session drift)
         let fit = &s.train[..n / 2];
-        (vec![(n / 2, n, kind.train(fit)?)], n / 2)
+        (vec![(n / 2, n, train_kind(kind, fit, cfg)?)], n / 2)
     } else {
         // the user after enrolment is practised: calibrate and tune on the held-out scores of
         // the enrolment repetitions after the first quarter (the first session)
-        (cv_models(kind, &s.train, cfg.folds)?, n / 4)
+        (cv_models_cfg(kind, &s.train, cfg)?, n / 4)
     };
     let held: Vec<f64> = folds
         .iter()
@@ -218,6 +279,60 @@ fn detector_streams(
     Ok((test, dev))
 }
 
+/// Repetitions per CMU session.
+pub const SESSION_REPS: usize = 50;
+
+/// A model trained on `train` (whole sessions, oldest first) and its calibration from
+/// leave-one-session-out held-out scores of every session but the first (the unpractised one).
+fn session_calibrated(
+    kind: DetectorKind,
+    train: &[Vec<f64>],
+    cfg: &StreamConfig,
+) -> Result<(Model, Calibration), TrainError> {
+    let sessions = train.len() / SESSION_REPS;
+    if sessions < 2 {
+        return Err(TrainError::TooFewSamples);
+    }
+    let mut held = Vec::with_capacity(train.len());
+    for f in 1..sessions {
+        let (lo, hi) = (f * SESSION_REPS, (f + 1) * SESSION_REPS);
+        let fit: Vec<Vec<f64>> = train[..lo]
+            .iter()
+            .chain(train[hi..].iter())
+            .cloned()
+            .collect();
+        let m = train_kind(kind, &fit, cfg)?;
+        held.extend(train[lo..hi].iter().map(|x| m.score(x)));
+    }
+    let cal = Calibration::from_scores(&held, cfg.quantile).ok_or(TrainError::BadShape)?;
+    Ok((train_kind(kind, train, cfg)?, cal))
+}
+
+/// Test and tuning streams built the same way, one session apart: the test model is trained on
+/// sessions 1-4 and streams sessions 5-8; the tuning model is trained on sessions 1-3 and
+/// streams session 4 (genuine) and the other subjects' session 2 (impostors). Both are calibrated
+/// by leave-one-session-out inside their own training sessions.
+fn forward_streams(
+    kind: DetectorKind,
+    s: &CmuSplit,
+    cfg: &StreamConfig,
+) -> Result<(SubjectStreams, SubjectStreams), TrainError> {
+    let (model, cal) = session_calibrated(kind, &s.train, cfg)?;
+    let norm = |v: &[Vec<f64>]| adaptive_anomalies(&model, &cal, cfg, v);
+    let test = SubjectStreams {
+        genuine: norm(&s.genuine_test),
+        impostors: s.impostor_stream.iter().map(|(_, v)| norm(v)).collect(),
+    };
+    let cut = s.train.len().saturating_sub(SESSION_REPS);
+    let (dm, dcal) = session_calibrated(kind, &s.train[..cut], cfg)?;
+    let dnorm = |v: &[Vec<f64>]| adaptive_anomalies(&dm, &dcal, cfg, v);
+    let dev = SubjectStreams {
+        genuine: dnorm(&s.train[cut..]),
+        impostors: s.impostor_dev.iter().map(|(_, v)| dnorm(v)).collect(),
+    };
+    Ok((test, dev))
+}
+
 /// Normalised anomalies of a stream, with session adaptation when configured: a sample at or
 /// below `cfg.adapt_below` joins the neighbour references of the robust ensemble for the rest of
 /// the stream.
@@ -230,15 +345,27 @@ pub fn adaptive_anomalies(
     match (model, cfg.adapt_below) {
         (Model::RobustEnsemble(e), Some(level)) => {
             let mut extra: Vec<Vec<f32>> = Vec::new();
+            let mut shift: Vec<f64> = Vec::new();
+            let rate = cfg.adapt_center;
+            let clip = e.params.clip;
             stream
                 .iter()
                 .map(|x| {
-                    let a = cal.normalise(e.score_with_refs(x, &extra));
-                    if a <= level && cfg.adapt_max > 0 {
-                        if extra.len() >= cfg.adapt_max {
-                            extra.remove(0);
+                    let a = cal.normalise(e.score_adapted(x, &extra, &shift));
+                    if a <= level {
+                        let z = e.scaled_f32(x);
+                        if rate > 0.0 {
+                            shift.resize(z.len(), 0.0);
+                            for (s, v) in shift.iter_mut().zip(&z) {
+                                *s += rate * (f64::from(*v) - *s).clamp(-clip, clip);
+                            }
                         }
-                        extra.push(e.scaled_f32(x));
+                        if cfg.adapt_max > 0 {
+                            if extra.len() >= cfg.adapt_max {
+                                extra.remove(0);
+                            }
+                            extra.push(z);
+                        }
                     }
                     a
                 })
@@ -249,6 +376,26 @@ pub fn adaptive_anomalies(
             .map(|x| cal.normalise(model.score(x)))
             .collect(),
     }
+}
+
+fn cv_models_cfg(
+    kind: DetectorKind,
+    train: &[Vec<f64>],
+    cfg: &StreamConfig,
+) -> Result<Vec<(usize, usize, Model)>, TrainError> {
+    let n = train.len();
+    let k = cfg.folds.clamp(2, n.max(2));
+    let mut out = Vec::with_capacity(k);
+    for f in 0..k {
+        let (lo, hi) = (f * n / k, (f + 1) * n / k);
+        let fit: Vec<Vec<f64>> = train[..lo]
+            .iter()
+            .chain(train[hi..].iter())
+            .cloned()
+            .collect();
+        out.push((lo, hi, train_kind(kind, &fit, cfg)?));
+    }
+    Ok(out)
 }
 
 /// Fold models of a contiguous k-fold split: `(lo, hi, model trained without lo..hi)`.
@@ -363,6 +510,72 @@ pub const TUNING_GRID: (&[f64], &[f64], &[f64], &[f64]) = (
 /// Smoothing windows searched (see [`TrustConfig::smoothing`]).
 pub const TUNING_SMOOTHING: &[usize] = &[1, 3];
 
+/// Grid of the log-likelihood-ratio shape: `(scale in trust points per nat, bias in nats,
+/// reward_max, penalty_max)`; the change is `-scale * (llr(a) - bias)`.
+pub const LLR_GRID: (&[f64], &[f64], &[f64], &[f64]) = (
+    &[2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0],
+    &[-1.0, 0.0, 1.0, 2.0, 3.0],
+    &[2.5, 5.0, 10.0],
+    &[25.0, 45.0],
+);
+
+/// Lower edge, bin width and number of bins of the anomaly histogram behind [`llr_table`].
+pub const LLR_BINS: (f64, f64, usize) = (-3.0, 0.25, 64);
+
+/// Log-likelihood ratio `ln p_impostor(a) / p_genuine(a)` of a normalised anomaly, estimated
+/// from the pooled normalised anomalies of the tuning streams (training data only): histograms
+/// over [`LLR_BINS`] (values outside fall into the end bins), half a count added to every bin,
+/// then made non-decreasing in `a` by pool-adjacent-violators (weighted by the bins' counts).
+/// Returns knots `[bin centre, llr]`.
+pub fn llr_table(dev: &[SubjectStreams]) -> Vec<[f64; 2]> {
+    let (lo, w, nb) = LLR_BINS;
+    let bin = |a: f64| (((a - lo) / w).floor().max(0.0) as usize).min(nb - 1);
+    let mut g = vec![0.5f64; nb];
+    let mut im = vec![0.5f64; nb];
+    for s in dev {
+        for &a in s.genuine.iter().filter(|a| a.is_finite()) {
+            g[bin(a)] += 1.0;
+        }
+        for st in &s.impostors {
+            for &a in st.iter().filter(|a| a.is_finite()) {
+                im[bin(a)] += 1.0;
+            }
+        }
+    }
+    let (gs, is) = (g.iter().sum::<f64>(), im.iter().sum::<f64>());
+    // pool adjacent violators on (llr, weight)
+    let mut blocks: Vec<(f64, f64, usize)> = Vec::with_capacity(nb);
+    for b in 0..nb {
+        let llr = (im[b] / is).ln() - (g[b] / gs).ln();
+        let mut cur = (llr, g[b] + im[b], 1usize);
+        while let Some(&(v, wt, n)) = blocks.last() {
+            if v <= cur.0 {
+                break;
+            }
+            blocks.pop();
+            let tw = wt + cur.1;
+            cur = ((v * wt + cur.0 * cur.1) / tw, tw, n + cur.2);
+        }
+        blocks.push(cur);
+    }
+    let mut out = Vec::with_capacity(nb);
+    for (v, _, n) in blocks {
+        for _ in 0..n {
+            let b = out.len();
+            out.push([lo + (b as f64 + 0.5) * w, v]);
+        }
+    }
+    out
+}
+
+/// The trust-change curve `-scale * (llr - bias)` of an LLR table.
+pub fn llr_curve(table: &[[f64; 2]], scale: f64, bias: f64) -> Vec<[f64; 2]> {
+    table
+        .iter()
+        .map(|[a, l]| [*a, -scale * (l - bias)])
+        .collect()
+}
+
 /// Choose `neutral`, `slope`, `reward_max`, `penalty_max` and `smoothing` on the tuning streams only: among the grid points
 /// whose tuning genuine streams stay uninterrupted at least `min_genuine` of the time, the one
 /// with the lowest tuning ANIA (ties: more impostors caught within 10). Falls back to the base
@@ -374,9 +587,53 @@ pub fn tune_trust(
     min_genuine: f64,
 ) -> TrustConfig {
     let mut best: Option<(f64, f64, TrustConfig)> = None;
+    let mut consider = |t: TrustConfig| {
+        let r = stream_stats(&t, cfg, dev);
+        if r.genuine_never_interrupted + 1e-12 < min_genuine {
+            return;
+        }
+        let better = match &best {
+            None => true,
+            Some((ania, c10, _)) => {
+                r.ania < *ania - 1e-12
+                    || (r.ania <= *ania + 1e-12 && r.impostor_caught_within_10 > *c10)
+            }
+        };
+        if better {
+            best = Some((r.ania, r.impostor_caught_within_10, t));
+        }
+    };
+    if cfg.shape != PenaltyShape::Linear {
+        let table = llr_table(dev);
+        for &scale in LLR_GRID.0 {
+            for &bias in LLR_GRID.1 {
+                let curve = llr_curve(&table, scale, bias);
+                // the anomaly at which the curve crosses zero, for the record
+                let neutral = curve
+                    .iter()
+                    .find(|k| k[1] < 0.0)
+                    .map_or(f64::INFINITY, |k| k[0]);
+                for &reward_max in LLR_GRID.2 {
+                    for &penalty_max in LLR_GRID.3 {
+                        consider(TrustConfig {
+                            neutral,
+                            slope: scale,
+                            reward_max,
+                            penalty_max,
+                            smoothing: 1,
+                            curve: curve.clone(),
+                            ..base.clone()
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let linear = cfg.shape != PenaltyShape::LogLikelihoodRatio;
     for (&neutral, &smoothing) in TUNING_GRID
         .0
         .iter()
+        .filter(|_| linear)
         .flat_map(|n| TUNING_SMOOTHING.iter().map(move |m| (n, m)))
     {
         for &slope in TUNING_GRID.1 {
@@ -385,32 +642,36 @@ pub fn tune_trust(
                 .iter()
                 .flat_map(|r| TUNING_GRID.3.iter().map(move |p| (r, p)))
             {
-                let t = TrustConfig {
+                consider(TrustConfig {
                     neutral,
                     slope,
                     reward_max,
                     penalty_max,
                     smoothing,
+                    curve: Vec::new(),
                     ..base.clone()
-                };
-                let r = stream_stats(&t, cfg, dev);
-                if r.genuine_never_interrupted + 1e-12 < min_genuine {
-                    continue;
-                }
-                let better = match &best {
-                    None => true,
-                    Some((ania, c10, _)) => {
-                        r.ania < *ania - 1e-12
-                            || (r.ania <= *ania + 1e-12 && r.impostor_caught_within_10 > *c10)
-                    }
-                };
-                if better {
-                    best = Some((r.ania, r.impostor_caught_within_10, t));
-                }
+                });
             }
         }
     }
     best.map_or_else(|| base.clone(), |b| b.2)
+}
+
+/// The share of tuning genuine streams that must stay uninterrupted so that test-length streams
+/// stay uninterrupted at `min_genuine`: `min_genuine^(tuning length / test length)` (mean
+/// genuine stream lengths; interruptions taken as independent between stretches of that length).
+/// The tuning genuine streams are shorter (one session against four), so the requirement is
+/// stricter than `min_genuine` itself.
+pub fn length_adjusted(min_genuine: f64, dev: &[SubjectStreams], test: &[SubjectStreams]) -> f64 {
+    let mean_len = |v: &[SubjectStreams]| {
+        v.iter().map(|s| s.genuine.len() as f64).sum::<f64>() / v.len().max(1) as f64
+    };
+    let (d, t) = (mean_len(dev), mean_len(test));
+    if d > 0.0 && t > d {
+        min_genuine.powf(d / t)
+    } else {
+        min_genuine
+    }
 }
 
 /// Full stream evaluation: build streams, tune the trust parameters on the tuning streams
@@ -422,7 +683,12 @@ pub fn evaluate_streams(
     min_genuine: f64,
 ) -> Result<(TrustConfig, StreamResult, StreamResult), TrainError> {
     let (test, dev) = build_streams(splits, cfg)?;
-    let tuned = tune_trust(&cfg.trust, cfg, &dev, min_genuine);
+    let tuned = tune_trust(
+        &cfg.trust,
+        cfg,
+        &dev,
+        length_adjusted(min_genuine, &dev, &test),
+    );
     let dev_stats = stream_stats(&tuned, cfg, &dev);
     let test_stats = stream_stats(&tuned, cfg, &test);
     Ok((tuned, dev_stats, test_stats))

@@ -303,3 +303,37 @@ fn smoothing_forgives_a_single_spike() {
         2.0
     );
 }
+
+#[test]
+fn trust_curve_replaces_the_linear_rule() {
+    let cfg = TrustConfig {
+        curve: vec![[0.0, 5.0], [1.0, 0.0], [3.0, -60.0]],
+        ..TrustConfig::default()
+    };
+    assert_eq!(cfg.behaviour_delta(-2.0), 5.0f64.min(cfg.reward_max));
+    assert!((cfg.behaviour_delta(0.5) - 2.5).abs() < 1e-12);
+    assert!((cfg.behaviour_delta(2.0) + 30.0).abs() < 1e-12);
+    // limited by penalty_max, constant beyond the last knot
+    assert_eq!(cfg.behaviour_delta(10.0), -cfg.penalty_max);
+    assert_eq!(cfg.behaviour_delta(f64::NAN), 0.0);
+    // empty curve: the linear rule, and nothing extra serialised
+    let lin = TrustConfig::default();
+    assert_eq!(lin.behaviour_delta(lin.neutral), 0.0);
+    assert!(!serde_json::to_string(&lin).unwrap().contains("curve"));
+}
+
+#[test]
+fn llr_table_is_non_decreasing() {
+    use passkeyd_risk::stream::{SubjectStreams, llr_table};
+    let dev = vec![SubjectStreams {
+        genuine: (0..200).map(|i| f64::from(i % 20) * 0.1 - 0.5).collect(),
+        impostors: vec![(0..50).map(|i| f64::from(i % 10) * 0.8 + 0.5).collect()],
+    }];
+    let t = llr_table(&dev);
+    assert!(!t.is_empty());
+    assert!(
+        t.windows(2)
+            .all(|w| w[0][0] < w[1][0] && w[0][1] <= w[1][1])
+    );
+    assert!(t[0][1] < 0.0 && t[t.len() - 1][1] > 0.0);
+}
