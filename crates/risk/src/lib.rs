@@ -5,7 +5,8 @@
 //!   own robust ensemble).
 //! * [`eval`]: ROC/EER/DET, the CMU benchmark protocol; [`stream`]: stream evaluation of trust.
 //! * [`confidence`]: the session trust model; [`context`]: context signals; [`explain`]:
-//!   explanations; [`fusion`]: quality-weighted fusion of modalities; [`mouse`]: mouse dynamics.
+//!   explanations; [`fusion`]: quality-weighted fusion of modalities; [`mouse`]: mouse dynamics;
+//!   [`mouse_profile`]: the genuine-only mouse template the server keeps.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -21,4 +22,5 @@ pub mod fusion;
 pub mod keystroke;
 pub mod linalg;
 pub mod mouse;
+pub mod mouse_profile;
 pub mod stream;

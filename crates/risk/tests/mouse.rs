@@ -7,6 +7,10 @@ use passkeyd_risk::mouse::{LabelledSession, evaluate_mouse, parse_balabit, sessi
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+/// Regression guard for the genuine-only template the server keeps (measured value, less a
+/// small margin; see docs/continuous-auth.md).
+const PROFILE_AUC_FLOOR: f64 = 0.80;
+
 fn unpacked() -> PathBuf {
     let archive = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -84,4 +88,11 @@ fn balabit_session_auc() {
     assert_eq!(r.scores.len(), 816);
     assert!(r.auc >= 0.93, "global AUC {:.4}", r.auc);
     assert!(r.eer <= 0.15, "global EER {:.4}", r.eer);
+    let (scores, auc) = passkeyd_risk::mouse_profile::evaluate_profiles(&train, &test);
+    assert_eq!(scores.len(), 816);
+    eprintln!("genuine-only template AUC {auc:.4}");
+    assert!(
+        auc >= PROFILE_AUC_FLOOR,
+        "genuine-only template AUC {auc:.4}"
+    );
 }
