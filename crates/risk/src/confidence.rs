@@ -23,7 +23,7 @@ pub enum Decision {
 
 /// Parameters of the trust model (serde, with defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct TrustConfig {
     /// trust at or above which actions are allowed
     pub allow_threshold: f64,

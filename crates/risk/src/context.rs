@@ -45,7 +45,7 @@ impl ContextSignal {
 
 /// Weights (trust penalties, on the 0-100 scale) and limits for context signals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ContextConfig {
     /// penalty for `new_device`
     pub new_device: f64,
@@ -65,7 +65,8 @@ pub struct ContextConfig {
     pub min_distance_km: f64,
     /// pause that counts as an idle gap, seconds
     pub idle_gap_s: f64,
-    /// actions per minute above which `velocity` fires
+    /// actions (key presses and clicks) per minute above which `velocity` fires; people type
+    /// at most a few hundred keys a minute
     pub max_per_minute: f64,
 }
 
@@ -81,7 +82,7 @@ impl Default for ContextConfig {
             max_speed_kmh: 900.0,
             min_distance_km: 200.0,
             idle_gap_s: 1800.0,
-            max_per_minute: 60.0,
+            max_per_minute: 900.0,
         }
     }
 }
@@ -114,7 +115,7 @@ pub struct ContextSnapshot {
     pub user_agent: Option<String>,
     /// (latitude, longitude) in degrees, if the caller geolocated the request
     pub location: Option<(f64, f64)>,
-    /// actions in the last minute
+    /// actions (key presses and clicks) in the last minute
     pub actions_last_minute: u32,
 }
 

@@ -133,36 +133,70 @@ impl MouseProfile {
         }
     }
 
-    /// The score of one action, `None` when the template has too few actions of its kind.
-    pub fn score_action(&self, kind: ActionKind, f: &[f64]) -> Option<f64> {
+    /// Per-feature terms of one action (each clipped |z| divided by [`FEATURES`], so they add
+    /// up to the action's score), `None` when the template has too few actions of its kind.
+    pub fn action_terms(&self, kind: ActionKind, f: &[f64]) -> Option<Vec<f64>> {
         let stats = self.kind(kind);
         if stats.n() < MIN_KIND_ACTIONS || f.len() != FEATURES {
             return None;
         }
-        let sum: f64 = stats
-            .features
-            .iter()
-            .zip(f)
-            .map(|(w, &x)| ((x - w.mean).abs() / w.sd().max(SD_FLOOR)).min(CLIP))
-            .sum();
-        Some(sum / FEATURES as f64)
+        Some(
+            stats
+                .features
+                .iter()
+                .zip(f)
+                .map(|(w, &x)| {
+                    ((x - w.mean).abs() / w.sd().max(SD_FLOOR)).min(CLIP) / FEATURES as f64
+                })
+                .collect(),
+        )
+    }
+
+    /// The score of one action, `None` when the template has too few actions of its kind.
+    pub fn score_action(&self, kind: ActionKind, f: &[f64]) -> Option<f64> {
+        self.action_terms(kind, f).map(|t| t.iter().sum())
     }
 
     /// The score of a batch of actions, `None` when none could be scored.
     pub fn score(&self, actions: &[ActionVector]) -> Option<MouseScore> {
-        let scores: Vec<f64> = actions
-            .iter()
-            .filter_map(|(k, f)| self.score_action(*k, f))
-            .collect();
-        if scores.is_empty() {
+        self.score_with_terms(actions).map(|(s, _)| s)
+    }
+
+    /// The score of a batch and its per-feature terms (means over the scored actions, in
+    /// [`crate::mouse::FEATURE_NAMES`] order less the three kind flags; they add up to the
+    /// score).
+    pub fn score_with_terms(&self, actions: &[ActionVector]) -> Option<(MouseScore, Vec<f64>)> {
+        let mut terms = vec![0.0; FEATURES];
+        let mut used = 0usize;
+        for (k, f) in actions {
+            if let Some(t) = self.action_terms(*k, f) {
+                used += 1;
+                for (acc, v) in terms.iter_mut().zip(t) {
+                    *acc += v;
+                }
+            }
+        }
+        if used == 0 {
             return None;
         }
-        Some(MouseScore {
-            score: scores.iter().sum::<f64>() / scores.len() as f64,
-            used: scores.len(),
-            typicality: scores.len() as f64 / actions.len() as f64,
-        })
+        for v in &mut terms {
+            *v /= used as f64;
+        }
+        let score = MouseScore {
+            score: terms.iter().sum(),
+            used,
+            typicality: used as f64 / actions.len() as f64,
+        };
+        Some((score, terms))
     }
+}
+
+/// Name of the `i`-th template feature (`crate::mouse::FEATURE_NAMES` less the kind flags).
+pub fn feature_name(i: usize) -> &'static str {
+    crate::mouse::FEATURE_NAMES
+        .get(i + 3)
+        .copied()
+        .unwrap_or("unknown")
 }
 
 /// Session-level anomaly of each labelled session with a genuine-only template per user built
@@ -247,6 +281,10 @@ mod tests {
         let other = p.score(&batch(40.0, 5)).unwrap();
         assert!(own.score < other.score, "{own:?} {other:?}");
         assert!((own.typicality - 1.0).abs() < 1e-12);
+        let (with_terms, terms) = p.score_with_terms(&batch(40.0, 5)).unwrap();
+        assert_eq!(with_terms, other);
+        assert!((terms.iter().sum::<f64>() - other.score).abs() < 1e-9);
+        assert_eq!(feature_name(0), "duration");
     }
 
     #[test]

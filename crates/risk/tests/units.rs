@@ -247,7 +247,7 @@ fn context_signals_and_codes() {
         network: Some("AS1".into()),
         user_agent: Some("B".into()),
         location: Some((40.71, -74.0)), // New York, one hour later
-        actions_last_minute: 200,
+        actions_last_minute: 1000,
     };
     let sig = context_signals(&cfg, Some(&prev), &cur, &["dev1".into()], &["AS1".into()]);
     let codes: Vec<&str> = sig.iter().map(|s| s.code()).collect();
