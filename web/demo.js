@@ -45,7 +45,8 @@ async function init() {
   } else {
     show(current.confidence);
   }
-  const watcher = passkeyd.watchTyping($("#message"), {
+  // Typing in the composer; mouse movement anywhere on the page.
+  const watcher = passkeyd.watchBehavior(document, {
     batchKeys: 1000, // one batch per message: sent with it
     onConfidence: (view) => {
       show(view);

@@ -434,20 +434,33 @@ export function createClient(settings = {}) {
 
   /**
    * Continuous authentication: records when keys go down and up inside `element` (never which
-   * text results: the server keeps only timing statistics per pair of keys) and sends them in
-   * batches to `POST /api/session/signals`. `onConfidence(view)` gets the session's confidence
-   * after each batch; when `view.decision` is `step_up_required`, call `stepUp(...)`. Returns
+   * text results: the server keeps only timing statistics per pair of keys) and, with
+   * `mouse: true`, where and when the mouse pointer moves and clicks there (the server keeps only
+   * statistics of movement features per action kind, never positions). Sends them in batches to
+   * `POST /api/session/signals`. `onConfidence(view)` gets the session's confidence after each
+   * batch; when `view.decision` is `step_up_required`, call `stepUp(...)`. Returns
    * `{flush(), stop()}`. Stops by itself when the server has the feature turned off (404).
    * @param {HTMLElement|Document} element
-   * @param {{onConfidence?: Function, batchKeys?: number, idleMs?: number}} [options]
+   * @param {{onConfidence?: Function, batchKeys?: number, batchPointer?: number, idleMs?: number,
+   *   mouse?: boolean}} [options]
    */
-  function watchTyping(element, { onConfidence = () => {}, batchKeys = 40, idleMs = 5000 } = {}) {
+  function watchTyping(
+    element,
+    { onConfidence = () => {}, batchKeys = 40, batchPointer = 600, idleMs = 5000, mouse = false } = {},
+  ) {
     const pending = new Map(); // code -> {key, down}
     let batch = [];
+    let pointer = [];
+    let lastMove = -Infinity;
     let timer = null;
     let stopped = false;
     let sending = Promise.resolve();
     const now = () => performance.now();
+    function schedule() {
+      clearTimeout(timer);
+      if (batch.length >= batchKeys || pointer.length >= batchPointer) flush();
+      else timer = setTimeout(flush, idleMs);
+    }
     function onDown(event) {
       if (event.repeat || stopped) return;
       pending.set(event.code || event.key, { key: event.key, down: now() });
@@ -459,18 +472,34 @@ export function createClient(settings = {}) {
       if (!started) return;
       pending.delete(id);
       batch.push({ key: started.key, down: started.down, up: now() });
-      clearTimeout(timer);
-      if (batch.length >= batchKeys) flush();
-      else timer = setTimeout(flush, idleMs);
+      schedule();
+    }
+    // Mouse only (not touch or pen); moves at most every 8 ms, as the mouse model expects.
+    function onPointer(event) {
+      if (stopped || event.pointerType !== "mouse") return;
+      const t = now();
+      const at = { t, x: Math.round(event.clientX), y: Math.round(event.clientY) };
+      if (event.type === "pointermove") {
+        if (t - lastMove < 8) return;
+        lastMove = t;
+        pointer.push({ ...at, button: "none", state: event.buttons ? "drag" : "move" });
+      } else {
+        const button = event.button === 0 ? "left" : event.button === 2 ? "right" : null;
+        if (!button) return;
+        pointer.push({ ...at, button, state: event.type === "pointerdown" ? "down" : "up" });
+      }
+      schedule();
     }
     function flush() {
       clearTimeout(timer);
-      if (stopped || batch.length < 2) return sending;
-      const keystrokes = batch;
+      if (stopped || (batch.length < 2 && pointer.length < 20)) return sending;
+      const body = { keystrokes: batch };
+      if (pointer.length) body.mouse = pointer;
       batch = [];
+      pointer = [];
       sending = sending.then(async () => {
         try {
-          const view = await api("POST", "/api/session/signals", { keystrokes });
+          const view = await api("POST", "/api/session/signals", body);
           onConfidence(view);
           return view;
         } catch (error) {
@@ -480,15 +509,23 @@ export function createClient(settings = {}) {
       });
       return sending;
     }
+    const pointerEvents = mouse ? ["pointermove", "pointerdown", "pointerup"] : [];
     function stop() {
       stopped = true;
       clearTimeout(timer);
       element.removeEventListener("keydown", onDown, true);
       element.removeEventListener("keyup", onUp, true);
+      for (const type of pointerEvents) element.removeEventListener(type, onPointer, true);
     }
     element.addEventListener("keydown", onDown, true);
     element.addEventListener("keyup", onUp, true);
+    for (const type of pointerEvents) element.addEventListener(type, onPointer, { capture: true, passive: true });
     return { flush, stop };
+  }
+
+  /** `watchTyping` with mouse movement too (`mouse: true`). */
+  function watchBehavior(element, options = {}) {
+    return watchTyping(element, { ...options, mouse: true });
   }
 
   /** Deletes the signed-in account (needs a fresh step-up: see withStepUp). */
@@ -499,7 +536,7 @@ export function createClient(settings = {}) {
   return {
     configure, signUp, signIn, startAutofill, cancelAutofill, addPasskey, listPasskeys, renamePasskey,
     removePasskey, session, signOut, listSessions, revokeSession, stepUp, withStepUp, deleteAccount,
-    watchTyping, request: api,
+    watchTyping, watchBehavior, request: api,
   };
 }
 
@@ -508,6 +545,6 @@ const client = createClient();
 export const {
   configure, signUp, signIn, startAutofill, cancelAutofill, addPasskey, listPasskeys, renamePasskey,
   removePasskey, session, signOut, listSessions, revokeSession, stepUp, withStepUp, deleteAccount,
-  watchTyping,
+  watchTyping, watchBehavior,
 } = client;
 export default client;

@@ -83,5 +83,26 @@ describe("continuous authentication in Chromium", { timeout: 240_000 }, () => {
     const session = await page.evaluate(async () => (await fetch("/api/session")).json());
     assert.equal(session.confidence.decision, "allow");
     assert.deepEqual(session.confidence.reasons, ["step_up_ok"]);
+
+    // The page also captures mouse movement and clicks (inside the composer here) and sends
+    // them with the next message; the server accepts them into the account's mouse template.
+    await page.locator("#message").click();
+    await page.keyboard.type(PHRASE, { delay: 110 });
+    const box = await page.locator("#message").boundingBox();
+    for (let i = 0; i < 8; i++) {
+      await page.mouse.move(box.x + 10 + (i * 37) % (box.width - 20), box.y + 5 + (i * 13) % (box.height - 10), { steps: 12 });
+      await page.mouse.down();
+      await page.mouse.up();
+    }
+    const request = page.waitForRequest((r) => r.url().endsWith("/api/session/signals"));
+    const answer = page.waitForResponse((r) => r.url().endsWith("/api/session/signals"));
+    await page.getByRole("button", { name: "Send" }).click();
+    const sent = (await request).postDataJSON();
+    assert.ok(sent.keystrokes.length >= PHRASE.length, JSON.stringify(sent.keystrokes.length));
+    assert.ok(sent.mouse.filter((e) => e.state === "down" && e.button === "left").length >= 8, JSON.stringify(sent.mouse));
+    assert.ok(sent.mouse.some((e) => e.state === "move"));
+    assert.ok(sent.mouse.every((e) => Number.isFinite(e.t) && Number.isFinite(e.x) && Number.isFinite(e.y)));
+    assert.equal((await answer).status(), 200);
+    assert.equal((await (await answer).json()).decision, "allow");
   });
 });

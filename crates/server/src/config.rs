@@ -235,6 +235,11 @@ impl FileConfig {
                         enrol_samples: over.enrol_samples.or(base.enrol_samples),
                         min_digraphs: over.min_digraphs.or(base.min_digraphs),
                         trust: over.trust.or(base.trust),
+                        mouse: over.mouse.or(base.mouse),
+                        mouse_enrol_actions: over.mouse_enrol_actions.or(base.mouse_enrol_actions),
+                        context_signals: over.context_signals.or(base.context_signals),
+                        context: over.context.or(base.context),
+                        geoip_csv: over.geoip_csv.or(base.geoip_csv),
                     })
                 }
                 (base, over) => over.or(base),
@@ -690,6 +695,35 @@ mod tests {
     fn example_file_parses() {
         let text = include_str!("../passkeyd.example.toml");
         let f = FileConfig::from_toml(text).unwrap();
-        Config::resolve(f).unwrap();
+        let c = Config::resolve(f).unwrap();
+        // The example states the defaults.
+        assert_eq!(
+            c.continuous_auth,
+            crate::services::behavior::ContinuousAuth::default()
+        );
+    }
+
+    #[test]
+    fn continuous_auth_keys_are_checked() {
+        for bad in [
+            "[continuous_auth.context]\nnew_devise = 5.0\n",
+            "[continuous_auth.context]\nnew_device = 500.0\n",
+            "[continuous_auth.trust]\nallow = 5.0\n",
+            "[continuous_auth]\ngeoip_csv = [\"/nonexistent/geo.csv\"]\n",
+        ] {
+            let parsed = FileConfig::from_toml(bad);
+            assert!(
+                parsed.is_err() || Config::resolve(parsed.unwrap()).is_err(),
+                "{bad} accepted"
+            );
+        }
+        let f = FileConfig::from_toml(
+            "[continuous_auth]\nmouse = false\n[continuous_auth.context]\nnew_device = 5.0\n",
+        )
+        .unwrap();
+        let c = Config::resolve(f).unwrap();
+        assert!(!c.continuous_auth.mouse);
+        assert_eq!(c.continuous_auth.context.new_device, 5.0);
+        assert_eq!(c.continuous_auth.context.new_network, 10.0);
     }
 }

@@ -2,15 +2,17 @@
 
 use super::stepup::ElevationView;
 use super::webauthn::UserView;
-use super::{ApiJson, Ctx, MaybeSession, SignedIn, audit_success, set_cookie, with_cookies};
+use super::{
+    ApiJson, Ctx, MaybeSession, SignedIn, audit_success, cookie, set_cookie, with_cookies,
+};
 use crate::app::AppState;
 use crate::error::Error;
-use crate::services::behavior::{ConfidenceView, KeyTiming};
-use crate::services::rfc3339;
+use crate::services::behavior::{ConfidenceView, DEVICE_COOKIE, KeyTiming, PointerSample};
 use crate::services::sessions::SESSION_COOKIE;
+use crate::services::{random_bytes, rfc3339};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use passkeyd_webauthn::b64;
 use serde::{Deserialize, Serialize};
@@ -55,13 +57,18 @@ pub struct RecoveryNotice {
     pub cooling_off_until: String,
 }
 
-/// `POST /api/session/signals` body: one batch of typing.
+/// `POST /api/session/signals` body: one batch of typing and pointer movement.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignalsRequest {
     /// Key events as the browser saw them (at most 1000). Used to update the account's typing
     /// template and the session's confidence; never stored.
+    #[serde(default)]
     pub keystrokes: Vec<KeyTiming>,
+    /// Pointer events as the browser saw them (at most 1000), in time order. Used to update
+    /// the account's mouse template and the session's confidence; never stored.
+    #[serde(default)]
+    pub mouse: Vec<PointerSample>,
 }
 
 /// How sure passkeyd is of who signed in, and why.
@@ -170,12 +177,33 @@ pub async fn signals(
     State(state): State<AppState>,
     SignedIn(cur): SignedIn,
     Ctx(ctx): Ctx,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<SignalsRequest>,
-) -> Result<Json<ConfidenceView>, Error> {
-    Ok(Json(
-        state.behavior.observe(&cur, &req.keystrokes, &ctx).await?,
-    ))
+) -> Result<impl IntoResponse, Error> {
+    // The device cookie: a random id the browser keeps, so that a session cookie replayed
+    // from another browser shows up as `new_device`. Anything malformed is replaced.
+    let device = cookie(&headers, DEVICE_COOKIE).filter(|v| {
+        (16..=64).contains(&v.len())
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    let (device, set) = match device {
+        Some(d) => (d, None),
+        None => {
+            let d = b64::encode(random_bytes::<16>()?);
+            let c = set_cookie(&state, DEVICE_COOKIE, &d, "/", DEVICE_COOKIE_MAX_AGE);
+            (d, Some(c))
+        }
+    };
+    let view = state
+        .behavior
+        .observe(&cur, &req.keystrokes, &req.mouse, Some(&device), &ctx)
+        .await?;
+    Ok((with_cookies(set.into_iter().collect()), Json(view)))
 }
+
+/// How long the device cookie lives: 400 days, the longest browsers keep a cookie.
+const DEVICE_COOKIE_MAX_AGE: i64 = 400 * 24 * 3600;
 
 /// Signs out: revokes the current session (if any) and clears the cookie. Always 204.
 #[utoipa::path(delete, path = "/api/session", tag = "session",

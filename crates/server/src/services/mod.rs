@@ -13,6 +13,7 @@ pub mod behavior;
 pub mod ceremonies;
 pub mod credentials;
 pub mod fake;
+pub mod geoip;
 pub mod limits;
 pub mod policy;
 pub mod sessions;
