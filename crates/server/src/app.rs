@@ -189,6 +189,14 @@ impl AppState {
                 secret: secret.clone(),
                 policy: config.policy.clone(),
                 limits: limits.clone(),
+                recovery_webhook: match &config.recovery_webhook {
+                    Some(w) => Some(Arc::new(
+                        crate::services::webhook::Webhook::new(w.clone(), store.clone())
+                            .map_err(|e| StartupError(e.to_string()))?,
+                    )),
+                    None => None,
+                },
+                public_url: config.public_url().to_owned(),
             },
         ));
         let behavior = Arc::new(Behavior::new(

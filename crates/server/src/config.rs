@@ -77,6 +77,8 @@ pub struct FileConfig {
     pub policy: Option<crate::services::policy::PolicySection>,
     /// `[attestation]`: roots attestation chains are checked against (file only).
     pub attestation: Option<AttestationSection>,
+    /// `[recovery_webhook]`: where account recoveries are announced (file only).
+    pub recovery_webhook: Option<crate::services::webhook::WebhookSection>,
 }
 
 /// `[attestation]` in the TOML file.
@@ -191,6 +193,7 @@ impl FileConfig {
             }),
             policy: None,
             attestation: None,
+            recovery_webhook: None,
         })
     }
 
@@ -268,6 +271,7 @@ impl FileConfig {
             },
             policy: over.policy.or(self.policy),
             attestation: over.attestation.or(self.attestation),
+            recovery_webhook: over.recovery_webhook.or(self.recovery_webhook),
         }
     }
 }
@@ -328,6 +332,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// PEM files of attestation roots.
     pub attestation_roots: Vec<PathBuf>,
+    /// Where account recoveries are announced, if anywhere.
+    pub recovery_webhook: Option<crate::services::webhook::WebhookConfig>,
 }
 
 /// A configuration that cannot be used, with a sentence saying why.
@@ -450,7 +456,12 @@ impl Config {
                 "admin_token: at least 32 characters (e.g. `openssl rand -base64 32`)".into(),
             ));
         }
+        let recovery_webhook = crate::services::webhook::WebhookConfig::from_section(
+            &f.recovery_webhook.unwrap_or_default(),
+        )
+        .map_err(ConfigError)?;
         Ok(Self {
+            recovery_webhook,
             admin_token,
             continuous_auth,
             rate_limits,

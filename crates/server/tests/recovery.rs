@@ -358,3 +358,353 @@ async fn a_tier_requiring_proven_identity_enrols_only_through_an_admin_link() {
         StatusCode::NO_CONTENT
     );
 }
+
+/// A webhook receiver on a real socket: answers 503 to the first `fail_first` posts, then 204,
+/// and hands every post (signature header, body) to the test.
+async fn receiver(
+    fail_first: usize,
+) -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let hook = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let tx = tx.clone();
+                let seen = seen.clone();
+                async move {
+                    let sig = headers
+                        .get("passkeyd-signature")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = tx.send((sig, body.to_vec()));
+                    if seen.fetch_add(1, Ordering::SeqCst) < fail_first {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::NO_CONTENT
+                    }
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+    (format!("http://127.0.0.1:{}/hook", addr.port()), rx)
+}
+
+async fn next_post(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+) -> (String, Vec<u8>) {
+    tokio::time::timeout(Duration::from_secs(15), rx.recv())
+        .await
+        .expect("webhook posted in time")
+        .expect("receiver open")
+}
+
+const HOOK_SECRET: &str = "webhook-secret-0123456789abcdef-0123";
+
+async fn recover_val(app: &TestApp) -> Client {
+    let mut laptop = app.client();
+    sign_up(&mut laptop, "val").await;
+    let mut ops = app.client();
+    admin(
+        &mut ops,
+        Method::POST,
+        "/admin/api/users/val/proofing",
+        Some(json!({"ial": 2, "method": "video_call_document_check", "evidence_ref": "T-78", "verified_by": "helpdesk"})),
+    )
+    .await;
+    let issued = admin(
+        &mut ops,
+        Method::POST,
+        "/admin/api/users/val/recovery",
+        Some(json!({})),
+    )
+    .await;
+    let token = token_of(issued.json["url"].as_str().unwrap());
+    let mut phone = app.client();
+    let (_key, _start, finish) = enrol(&mut phone, &token).await;
+    assert_eq!(finish.status, StatusCode::OK, "{:?}", finish.json);
+    phone
+}
+
+#[tokio::test]
+async fn a_recovery_is_announced_to_the_webhook_signed_and_its_token_cancels_it() {
+    let (url, mut posts) = receiver(1).await;
+    let app = TestApp::with(
+        move |c| {
+            c.admin_token = Some(TOKEN.to_owned());
+            c.recovery_webhook = Some(passkeyd_server::services::webhook::WebhookConfig {
+                url,
+                secret: HOOK_SECRET.as_bytes().to_vec(),
+                ca_pem: None,
+            });
+        },
+        Duration::from_secs(300),
+    )
+    .await;
+    let mut phone = recover_val(&app).await;
+    assert_eq!(phone.get("/api/session").await.status, StatusCode::OK);
+
+    // The first attempt gets a 503, the second is delivered; both carry the same body.
+    let (_, first) = next_post(&mut posts).await;
+    let (sig, body) = next_post(&mut posts).await;
+    assert_eq!(first, body);
+    let t: i64 = sig
+        .strip_prefix("t=")
+        .and_then(|r| r.split(',').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        sig,
+        passkeyd_server::services::webhook::signature(HOOK_SECRET.as_bytes(), t, &body)
+    );
+    let notice: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(notice["event"], "recovery_used");
+    assert_eq!(notice["account"]["username"], "val");
+    let cancel_url = notice["cancel_url"].as_str().unwrap();
+    assert!(
+        cancel_url.starts_with("http://localhost:8080/static/recover.html#cancel="),
+        "{cancel_url}"
+    );
+    let cancel_token = notice["cancel"]["body"]["cancelToken"].as_str().unwrap();
+    assert_eq!(cancel_url.split_once("#cancel=").unwrap().1, cancel_token);
+
+    // A forged or altered token cancels nothing.
+    let mut stranger = app.client();
+    for bad in [
+        "x".to_owned(),
+        cancel_token.replacen('.', ".A", 1),
+        format!(
+            "{}.{}",
+            "A".repeat(43),
+            cancel_token.split_once('.').unwrap().1
+        ),
+    ] {
+        let r = stranger
+            .post("/api/recovery/cancel-token", &json!({ "cancelToken": bad }))
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{bad}: {:?}", r.json);
+    }
+    assert_eq!(phone.get("/api/session").await.status, StatusCode::OK);
+
+    // The real one, with no session at all: the recovered passkey and its session are gone.
+    let r = stranger
+        .post(
+            "/api/recovery/cancel-token",
+            &json!({ "cancelToken": cancel_token }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.json);
+    assert_eq!(
+        phone.get("/api/session").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let again = stranger
+        .post(
+            "/api/recovery/cancel-token",
+            &json!({ "cancelToken": cancel_token }),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let events = app.state.store.audit_events(0, 1000).await.unwrap();
+    let cancelled: Vec<_> = events
+        .iter()
+        .filter(|e| e.event == "recovery_cancelled")
+        .collect();
+    assert_eq!(cancelled.len(), 1);
+    assert!(cancelled[0].details.contains("webhook_cancel_token"));
+}
+
+#[tokio::test]
+async fn an_undeliverable_webhook_is_retried_then_audited() {
+    // A port with nobody listening.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let app = TestApp::with(
+        move |c| {
+            c.admin_token = Some(TOKEN.to_owned());
+            c.recovery_webhook = Some(passkeyd_server::services::webhook::WebhookConfig {
+                url: format!("http://127.0.0.1:{port}/hook"),
+                secret: HOOK_SECRET.as_bytes().to_vec(),
+                ca_pem: None,
+            });
+        },
+        Duration::from_secs(300),
+    )
+    .await;
+    let mut phone = recover_val(&app).await;
+    // The recovery itself did not wait for the webhook.
+    assert_eq!(phone.get("/api/session").await.status, StatusCode::OK);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let failed = loop {
+        let events = app.state.store.audit_events(0, 1000).await.unwrap();
+        if let Some(e) = events.into_iter().find(|e| e.event == "webhook_failed") {
+            break e;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no webhook_failed event"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let d: Value = serde_json::from_str(&failed.details).unwrap();
+    assert_eq!(d["webhook_event"], "recovery_used");
+    assert_eq!(d["attempts"], 3);
+    assert_eq!(failed.outcome, "failure");
+}
+
+/// A webhook receiver over TLS with a certificate for `localhost` from a private CA; returns
+/// the URL, the CA's PEM, and the posts it receives.
+async fn tls_receiver() -> (
+    String,
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+) {
+    use http_body_util::BodyExt;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca = CertificateParams::default();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let tx = tx.clone();
+                        async move {
+                            let sig = req
+                                .headers()
+                                .get("passkeyd-signature")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or_default()
+                                .to_owned();
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let _ = tx.send((sig, body.to_vec()));
+                            let mut res =
+                                hyper::Response::new(http_body_util::Empty::<bytes::Bytes>::new());
+                            *res.status_mut() = StatusCode::NO_CONTENT;
+                            Ok::<_, std::convert::Infallible>(res)
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    (format!("https://localhost:{port}/hook"), ca.pem(), rx)
+}
+
+#[tokio::test]
+async fn an_https_webhook_is_delivered_only_to_a_certificate_it_can_verify() {
+    let (url, ca_pem, mut posts) = tls_receiver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+    let section =
+        |ca: Option<std::path::PathBuf>| passkeyd_server::services::webhook::WebhookSection {
+            url: Some(url.clone()),
+            secret: Some(HOOK_SECRET.to_owned()),
+            ca_file: ca,
+        };
+    let trusting = passkeyd_server::services::webhook::WebhookConfig::from_section(&section(Some(
+        ca_file.clone(),
+    )))
+    .unwrap()
+    .unwrap();
+    let app = TestApp::with(
+        move |c| {
+            c.admin_token = Some(TOKEN.to_owned());
+            c.recovery_webhook = Some(trusting);
+        },
+        Duration::from_secs(300),
+    )
+    .await;
+    recover_val(&app).await;
+    let (sig, body) = next_post(&mut posts).await;
+    let t: i64 = sig[2..].split(',').next().unwrap().parse().unwrap();
+    assert_eq!(
+        sig,
+        passkeyd_server::services::webhook::signature(HOOK_SECRET.as_bytes(), t, &body)
+    );
+    let notice: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(notice["event"], "recovery_used");
+
+    // Without the private CA the endpoint's certificate is not trusted: nothing is posted, and
+    // the failure is audited.
+    let untrusting =
+        passkeyd_server::services::webhook::WebhookConfig::from_section(&section(None))
+            .unwrap()
+            .unwrap();
+    let app = TestApp::with(
+        move |c| {
+            c.admin_token = Some(TOKEN.to_owned());
+            c.recovery_webhook = Some(untrusting);
+        },
+        Duration::from_secs(300),
+    )
+    .await;
+    recover_val(&app).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let failed = loop {
+        let events = app.state.store.audit_events(0, 1000).await.unwrap();
+        if let Some(e) = events.into_iter().find(|e| e.event == "webhook_failed") {
+            break e;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no webhook_failed event"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(failed.details.contains("TLS"), "{}", failed.details);
+    assert!(posts.try_recv().is_err(), "nothing reached the endpoint");
+
+    // A CA file that is not PEM stops the start with a message.
+    std::fs::write(&ca_file, "not a certificate").unwrap();
+    let bad =
+        passkeyd_server::services::webhook::WebhookConfig::from_section(&section(Some(ca_file)))
+            .unwrap()
+            .unwrap();
+    let err =
+        passkeyd_server::services::webhook::Webhook::new(bad, app.state.store.clone()).unwrap_err();
+    assert!(err.to_string().contains("ca_file"), "{err}");
+}

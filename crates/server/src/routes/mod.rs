@@ -122,6 +122,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/recovery/start", post(stepup::recovery_start))
         .route("/api/recovery/cancel", post(stepup::recovery_cancel))
+        .route(
+            "/api/recovery/cancel-token",
+            post(stepup::recovery_cancel_token),
+        )
         .route("/api/token", post(tokens::issue_token))
         .route("/api/session/introspect", post(tokens::introspect))
         .route("/api/session/signals", post(session::signals))

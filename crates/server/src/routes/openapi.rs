@@ -45,6 +45,7 @@ use utoipa::OpenApi;
         super::admin::issue_enrolment,
         super::stepup::recovery_start,
         super::stepup::recovery_cancel,
+        super::stepup::recovery_cancel_token,
         super::tokens::issue_token,
         super::tokens::jwks,
         super::tokens::introspect,

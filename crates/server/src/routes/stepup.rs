@@ -211,6 +211,54 @@ pub async fn recovery_start(
     ))
 }
 
+/// `POST /api/recovery/cancel-token` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CancelTokenRequest {
+    /// The token of the recovery notice (webhook `cancel.body.cancelToken`, or the fragment of
+    /// its `cancel_url`).
+    pub cancel_token: String,
+}
+
+/// Cancels a recovery with the token its webhook notice carried: revokes the passkey enrolled
+/// through it and its sessions. No session needed (the owner may have none left).
+#[utoipa::path(post, path = "/api/recovery/cancel-token", tag = "recovery",
+    request_body = CancelTokenRequest,
+    responses(
+        (status = 204, description = "Cancelled"),
+        (status = 404, description = "No such recovery, a bad token, or already cancelled", body = super::ErrorBody),
+    ))]
+pub async fn recovery_cancel_token(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    ApiJson(req): ApiJson<CancelTokenRequest>,
+) -> Result<StatusCode, Error> {
+    let Some(hash) = state.ceremonies.recovery_cancel_token(&req.cancel_token) else {
+        return Err(Error::NotFound("recovery"));
+    };
+    let Some(link) = state.store.recovery_link(&hash).await? else {
+        return Err(Error::NotFound("recovery"));
+    };
+    let who = crate::services::audit::user_ref(&link.user_handle);
+    let mut e = AuditEvent::new("recovery_cancelled", who.clone(), "success");
+    e.subject = Some(who);
+    e.credential_id = link
+        .credential_id
+        .as_deref()
+        .map(passkeyd_webauthn::b64::encode);
+    e.details = serde_json::json!({"by": "webhook_cancel_token"}).to_string();
+    let e = ctx.stamp(e);
+    if link.credential_id.is_none()
+        || !state
+            .store
+            .cancel_recovery(&hash, crate::services::now(), &e)
+            .await?
+    {
+        return Err(Error::NotFound("recovery"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Cancels the account's last recovery from another session: revokes the passkey enrolled
 /// through it and its sessions. For the owner who gets the notice and did not ask for it.
 #[utoipa::path(post, path = "/api/recovery/cancel", tag = "recovery",

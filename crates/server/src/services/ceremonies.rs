@@ -206,6 +206,9 @@ pub struct Ceremonies {
     challenge_ttl: Duration,
     policy: Policy,
     limits: Arc<Limits>,
+    recovery_webhook: Option<Arc<super::webhook::Webhook>>,
+    cancel_tokens: super::webhook::CancelTokens,
+    public_url: String,
 }
 
 /// Normalises a username: trimmed, lower-case, 1 to 64 characters, no control characters.
@@ -245,6 +248,10 @@ pub struct CeremonySettings {
     pub policy: Policy,
     /// Abuse controls (account delays).
     pub limits: Arc<Limits>,
+    /// Where recoveries are announced.
+    pub recovery_webhook: Option<Arc<super::webhook::Webhook>>,
+    /// The first origin: links in notices point there.
+    pub public_url: String,
 }
 
 impl Ceremonies {
@@ -260,6 +267,9 @@ impl Ceremonies {
             challenges,
             sessions,
             fake: FakeCredentials::new(&settings.secret),
+            cancel_tokens: super::webhook::CancelTokens::new(&settings.secret),
+            recovery_webhook: settings.recovery_webhook,
+            public_url: settings.public_url,
             rp: settings.rp,
             rp_name: settings.rp_name,
             signup_open: settings.signup_open,
@@ -272,6 +282,11 @@ impl Ceremonies {
     /// The authenticator policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// Verifies a cancel token from a recovery notice: the link hash it names.
+    pub fn recovery_cancel_token(&self, token: &str) -> Option<[u8; 32]> {
+        self.cancel_tokens.verify(token)
     }
 
     async fn put_pending(&self, pending: &Pending) -> Result<String, Error> {
@@ -631,6 +646,38 @@ impl Ceremonies {
                 .await?
             {
                 return Err(Error::RecoveryLinkInvalid);
+            }
+            if !enrolment && let Some(webhook) = &self.recovery_webhook {
+                let username = self
+                    .store
+                    .user_by_handle(&state.user_handle)
+                    .await?
+                    .map(|u| u.username);
+                let token = self.cancel_tokens.issue(&hash);
+                let cooling =
+                    i64::try_from(self.policy.recovery_cooling_off_secs).unwrap_or(i64::MAX);
+                webhook.notify(
+                    &state.user_handle,
+                    serde_json::json!({
+                        "event": "recovery_used",
+                        "at": super::rfc3339(t),
+                        "account": {
+                            "handle": b64::encode(&state.user_handle),
+                            "username": username,
+                        },
+                        "credential_id": b64::encode(&credential.id),
+                        "session": new.session.public_id,
+                        "client_addr": ctx.client_addr,
+                        "user_agent": ctx.user_agent,
+                        "cooling_off_until": super::rfc3339(t.saturating_add(cooling)),
+                        "cancel_url": format!("{}/static/recover.html#cancel={token}", self.public_url),
+                        "cancel": {
+                            "method": "POST",
+                            "url": format!("{}/api/recovery/cancel-token", self.public_url),
+                            "body": {"cancelToken": token},
+                        },
+                    }),
+                );
             }
             return Ok(Registered {
                 credential,

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod policy;
 pub mod sessions;
 pub mod tokens;
+pub mod webhook;
 
 use crate::error::Error;
 use aws_lc_rs::digest;
