@@ -111,6 +111,12 @@ async fn import(
             Some((e.aaguid?, status))
         })
         .collect();
+    // Every listed model's latest status, for the tiers' `mds_block` lists.
+    let statuses: Vec<([u8; 16], String)> = metadata
+        .entries()
+        .iter()
+        .filter_map(|e| Some((e.aaguid?, e.status(now)?.to_string())))
+        .collect();
     let blob_no = i64::try_from(metadata.no()).unwrap_or(i64::MAX);
     let mut e = AuditEvent::new("mds_imported", "system", "success");
     e.details = serde_json::json!({
@@ -120,7 +126,7 @@ async fn import(
         "next_update": metadata.next_update_text(),
     })
     .to_string();
-    store.replace_mds_blocked(&blocked, blob_no, &e).await?;
+    store.replace_mds_statuses(&statuses, blob_no, &e).await?;
     let in_use = store.aaguids_in_use().await?;
     let mut suspended = Vec::new();
     for (aaguid, status) in blocked.iter().filter(|(a, _)| in_use.contains(a)) {

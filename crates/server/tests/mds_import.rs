@@ -144,3 +144,127 @@ async fn a_compromised_model_is_blocked_and_its_passkeys_suspended() {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.json);
     assert!(r.json["message"].as_str().unwrap().contains("REVOKED"));
 }
+
+const STALE_MODEL: [u8; 16] = [0x5a; 16];
+const CERTIFIED_MODEL: [u8; 16] = [0xc2; 16];
+
+/// Signs up `username` with a device-bound key of `model` in a fresh browser.
+async fn sign_up_with(c: &mut Client, username: &str, model: [u8; 16]) -> Resp {
+    let start = c
+        .post(
+            "/api/webauthn/register/start",
+            &json!({ "username": username }),
+        )
+        .await;
+    let handle = b64url_decode(start.json["user"]["id"].as_str().unwrap()).unwrap();
+    let mut key = SoftAuthenticator::new(Alg::Es256)
+        .with_aaguid(model)
+        .with_user_handle(handle);
+    let reg = key.register(&RegisterParams::new(
+        challenge_of(&start.json),
+        RP_ID,
+        ORIGIN,
+    ));
+    c.post("/api/webauthn/register/finish", &reg.json).await
+}
+
+#[tokio::test]
+async fn each_tier_names_the_metadata_statuses_it_refuses() {
+    // Import a BLOB where one model has a pending firmware update and another is certified.
+    let dir = tempfile::tempdir().unwrap();
+    passkeyd_server::AppState::open(test_config(dir.path()))
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let pki = TestPki::new();
+    let payload = blob_payload(
+        43,
+        "2099-01-01",
+        &[
+            MdsEntry::new(STALE_MODEL, vec![pki.root_der()]).with_status("UPDATE_AVAILABLE"),
+            MdsEntry::new(CERTIFIED_MODEL, vec![pki.root_der()]).with_status("FIDO_CERTIFIED_L2"),
+        ],
+    );
+    let files = tempfile::tempdir().unwrap();
+    let blob = files.path().join("blob.jwt");
+    std::fs::write(
+        &blob,
+        pki.mds_signer().sign_jwt(payload.to_string().as_bytes()),
+    )
+    .unwrap();
+    let root = files.path().join("root.pem");
+    std::fs::write(&root, pki.root_pem()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_passkeyd"))
+        .args(["mds", "import"])
+        .arg(&blob)
+        .arg("--root")
+        .arg(&root)
+        .args(["--signer-name", "passkeyd Test MDS Signer", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("PASSKEYD_CONFIG")
+        .env_remove("PASSKEYD_STORE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["blocked_models"], 0, "{summary}");
+
+    // The default policy: a pending update blocks nothing, and the session says what MDS says.
+    let state = passkeyd_server::AppState::open(test_config(dir.path()))
+        .await
+        .unwrap();
+    let mut c = Client {
+        router: passkeyd_server::app(state.clone()),
+        cookies: Default::default(),
+    };
+    let r = sign_up_with(&mut c, "uma", STALE_MODEL).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    let s = c.get("/api/session").await;
+    let reasons = s.json["assurance"]["reasons"].as_array().unwrap();
+    assert!(
+        reasons.contains(&json!("mds:UPDATE_AVAILABLE")),
+        "{reasons:?}"
+    );
+    state.close().await;
+
+    // A policy whose default tier also refuses UPDATE_AVAILABLE.
+    let mut config = test_config(dir.path());
+    config.policy = passkeyd_server::services::policy::Policy::from_section(
+        &toml::from_str(
+            "[tiers.tier1]\nmds_block = [\"REVOKED\", \"ATTESTATION_KEY_COMPROMISE\", \
+             \"USER_VERIFICATION_BYPASS\", \"USER_KEY_REMOTE_COMPROMISE\", \
+             \"USER_KEY_PHYSICAL_COMPROMISE\", \"UPDATE_AVAILABLE\"]\n",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let state = passkeyd_server::AppState::open(config).await.unwrap();
+    let mut c = Client {
+        router: passkeyd_server::app(state.clone()),
+        cookies: Default::default(),
+    };
+    let r = sign_up_with(&mut c, "vic", STALE_MODEL).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.json);
+    let message = r.json["message"].as_str().unwrap();
+    assert!(message.contains("UPDATE_AVAILABLE"), "{message}");
+    let mut c2 = Client {
+        router: passkeyd_server::app(state.clone()),
+        cookies: Default::default(),
+    };
+    let r = sign_up_with(&mut c2, "wes", CERTIFIED_MODEL).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    let s = c2.get("/api/session").await;
+    assert!(
+        s.json["assurance"]["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("mds:FIDO_CERTIFIED_L2"))
+    );
+    state.close().await;
+}

@@ -523,6 +523,7 @@ impl Ceremonies {
             backup_eligible: v.backup_eligible,
             attested: matches!(v.trust, AttestationTrust::Trusted { .. }),
             aaguid: v.aaguid,
+            mds_status: self.mds_status(&v.aaguid).await?,
         };
         let required = match tier.as_deref().and_then(|n| self.policy.tier(n)) {
             Some(t) => t,
@@ -537,15 +538,6 @@ impl Ceremonies {
             return Err(Error::PolicyRefused {
                 tier: required.name.clone(),
                 message: why,
-            });
-        }
-        if let Some(status) = self.store.mds_blocked_status(&v.aaguid).await? {
-            return Err(Error::PolicyRefused {
-                tier: required.name.clone(),
-                message: format!(
-                    "This kind of authenticator has a known security problem (FIDO metadata status \
-                     {status}) and cannot be used. Use another passkey or security key."
-                ),
             });
         }
         let t = now();
@@ -865,6 +857,7 @@ impl Ceremonies {
             backup_eligible: credential.backup_eligible,
             attested: credential.attestation_trust.starts_with("trusted"),
             aaguid: credential.aaguid,
+            mds_status: self.mds_status(&credential.aaguid).await?,
         });
         let new_session = self.sessions.prepare(
             &user.handle,
@@ -908,13 +901,27 @@ impl Ceremonies {
         Ok(SignedIn { user, new_session })
     }
 
-    fn facts_of(c: &Credential, user_verified: bool) -> Facts {
+    fn facts_of(c: &Credential, user_verified: bool, mds_status: Option<&'static str>) -> Facts {
         Facts {
             user_verified,
             backup_eligible: c.backup_eligible,
             attested: c.attestation_trust.starts_with("trusted"),
             aaguid: c.aaguid,
+            mds_status,
         }
+    }
+
+    /// A model's latest FIDO metadata status (no lookup for the all-zero AAGUID, which names no
+    /// model).
+    async fn mds_status(&self, aaguid: &[u8; 16]) -> Result<Option<&'static str>, Error> {
+        if *aaguid == [0u8; 16] {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .mds_status(aaguid)
+            .await?
+            .map(|s| super::policy::mds_status_name(&s)))
     }
 
     /// `stepup/start`: a user-verified ceremony for the signed-in account, offering only its
@@ -938,15 +945,19 @@ impl Ceremonies {
                 format!("max_age: 1 to {} seconds", self.policy.stepup_max_age_secs),
             ));
         }
-        let able: Vec<_> = self
+        let mut able = Vec::new();
+        for c in self
             .store
             .credentials_for_user(&current.user.handle)
             .await?
             .iter()
             .filter(|c| c.status == CredentialStatus::Active)
-            .filter(|c| self.policy.reachable_aal(&Self::facts_of(c, true)) >= level)
-            .map(descriptor)
-            .collect();
+        {
+            let mds = self.mds_status(&c.aaguid).await?;
+            if self.policy.reachable_aal(&Self::facts_of(c, true, mds)) >= level {
+                able.push(descriptor(c));
+            }
+        }
         if able.is_empty() {
             return Err(Error::StepUpImpossible(level));
         }
@@ -1009,9 +1020,10 @@ impl Ceremonies {
             ));
         }
         let verified = self.verify(&state, &response, &credential, ctx).await?;
-        let assurance = self
-            .policy
-            .assess(&Self::facts_of(&credential, verified.user_verified));
+        let mds = self.mds_status(&credential.aaguid).await?;
+        let assurance =
+            self.policy
+                .assess(&Self::facts_of(&credential, verified.user_verified, mds));
         if assurance.aal < level {
             return Err(Error::auth_failed(
                 "stepup_level_not_reached",

@@ -75,6 +75,8 @@ pub struct Tier {
     /// before a credential of this tier is registered; such accounts enrol through an
     /// administrator's single-use enrolment link.
     pub min_ial: Option<u8>,
+    /// FIDO metadata statuses (MDS3 names) that keep a model out of this tier.
+    pub mds_block: Vec<&'static str>,
 }
 
 /// `[policy.tiers.NAME]` in the configuration file.
@@ -95,6 +97,46 @@ pub struct TierSection {
     pub aaguid_deny: Option<Vec<String>>,
     /// Identity assurance level required before registering (1-3; default none).
     pub min_ial: Option<u8>,
+    /// FIDO metadata statuses (MDS3 names, e.g. `UPDATE_AVAILABLE`) that keep a model out of
+    /// this tier; default the compromise statuses (`MDS_BLOCK_DEFAULT`).
+    pub mds_block: Option<Vec<String>>,
+}
+
+/// Every MDS3 status name passkeyd knows.
+pub const MDS_STATUSES: [&str; 15] = [
+    "NOT_FIDO_CERTIFIED",
+    "FIDO_CERTIFIED",
+    "USER_VERIFICATION_BYPASS",
+    "ATTESTATION_KEY_COMPROMISE",
+    "USER_KEY_REMOTE_COMPROMISE",
+    "USER_KEY_PHYSICAL_COMPROMISE",
+    "UPDATE_AVAILABLE",
+    "REVOKED",
+    "SELF_ASSERTION_SUBMITTED",
+    "FIDO_CERTIFIED_L1",
+    "FIDO_CERTIFIED_L1plus",
+    "FIDO_CERTIFIED_L2",
+    "FIDO_CERTIFIED_L2plus",
+    "FIDO_CERTIFIED_L3",
+    "FIDO_CERTIFIED_L3plus",
+];
+
+/// The statuses every tier blocks unless it says otherwise: revocation and the compromises.
+pub const MDS_BLOCK_DEFAULT: [&str; 5] = [
+    "REVOKED",
+    "ATTESTATION_KEY_COMPROMISE",
+    "USER_VERIFICATION_BYPASS",
+    "USER_KEY_REMOTE_COMPROMISE",
+    "USER_KEY_PHYSICAL_COMPROMISE",
+];
+
+/// A stored status as one of [`MDS_STATUSES`], or `OTHER` for a name passkeyd does not know.
+pub fn mds_status_name(s: &str) -> &'static str {
+    MDS_STATUSES
+        .iter()
+        .find(|k| **k == s)
+        .copied()
+        .unwrap_or("OTHER")
 }
 
 /// `[policy]` in the configuration file.
@@ -152,6 +194,8 @@ pub struct Facts {
     pub attested: bool,
     /// The model.
     pub aaguid: [u8; 16],
+    /// The model's latest status in the imported FIDO metadata, if listed.
+    pub mds_status: Option<&'static str>,
 }
 
 /// The assurance of a ceremony.
@@ -175,6 +219,7 @@ fn builtin_tiers() -> Vec<Tier> {
         aaguid_allow: Vec::new(),
         aaguid_deny: Vec::new(),
         min_ial: None,
+        mds_block: MDS_BLOCK_DEFAULT.to_vec(),
     };
     vec![
         tier("tier1", 2, true, UvRule::Preferred, false),
@@ -251,6 +296,23 @@ impl Policy {
                         return Err(format!("{key}.min_ial: expected 1, 2 or 3, found {n}"));
                     }
                     other => other,
+                },
+                mds_block: match &t.mds_block {
+                    Some(list) => list
+                        .iter()
+                        .map(|n| {
+                            MDS_STATUSES
+                                .iter()
+                                .find(|k| **k == n.as_str())
+                                .copied()
+                                .ok_or_else(|| {
+                                    format!("{key}.mds_block: {n:?} is not a FIDO metadata status (e.g. \"UPDATE_AVAILABLE\")")
+                                })
+                        })
+                        .collect::<Result<_, _>>()?,
+                    None => base
+                        .as_ref()
+                        .map_or_else(|| MDS_BLOCK_DEFAULT.to_vec(), |b| b.mds_block.clone()),
                 },
             };
             if tier.aal == 3
@@ -347,6 +409,14 @@ impl Policy {
                 names.join(", ")
             ));
         }
+        if let Some(status) = f.mds_status
+            && tier.mds_block.contains(&status)
+        {
+            return Some(format!(
+                "This kind of authenticator{model} has a known problem (FIDO metadata status \
+                 {status}) and is not accepted here. Use another passkey or security key."
+            ));
+        }
         if !tier.allow_synced && f.backup_eligible {
             return Some(
                 "Your account needs a passkey that stays on one device, such as a security key. \
@@ -393,6 +463,9 @@ impl Policy {
             }
             .to_owned(),
         ];
+        if let Some(status) = f.mds_status {
+            reasons.push(format!("mds:{status}"));
+        }
         let met: Vec<&Tier> = self
             .tiers
             .iter()
@@ -439,6 +512,7 @@ mod tests {
             backup_eligible: be,
             attested,
             aaguid: parse_aaguid(YUBIKEY).unwrap(),
+            mds_status: None,
         }
     }
 
@@ -522,5 +596,38 @@ mod tests {
         assert!(bad("[groups]\na = \"nope\"\n").contains("nope"));
         assert!(bad("[tiers.x]\nuser_verification = \"always\"\n").contains("user_verification"));
         assert!(bad("[tiers.x]\naaguid_allow = [\"not-a-uuid\"]\n").contains("AAGUID"));
+        assert!(bad("[tiers.x]\nmds_block = [\"BROKEN\"]\n").contains("mds_block"));
+    }
+
+    #[test]
+    fn fido_metadata_statuses_block_per_tier() {
+        // tier3 also refuses models with a pending firmware update; tier1 keeps the default list.
+        let section: PolicySection = toml::from_str(
+            "[tiers.tier3]\nmds_block = [\"REVOKED\", \"ATTESTATION_KEY_COMPROMISE\", \"USER_VERIFICATION_BYPASS\", \"USER_KEY_REMOTE_COMPROMISE\", \"USER_KEY_PHYSICAL_COMPROMISE\", \"UPDATE_AVAILABLE\"]\n",
+        )
+        .unwrap();
+        let p = Policy::from_section(&section).unwrap();
+        let with = |status: &'static str| Facts {
+            mds_status: Some(status),
+            ..facts(true, false, true)
+        };
+        let tier3 = p.tier("tier3").unwrap();
+        let why = p.check(tier3, &with("UPDATE_AVAILABLE")).unwrap();
+        assert!(why.contains("UPDATE_AVAILABLE"), "{why}");
+        assert_eq!(p.check(tier3, &with("FIDO_CERTIFIED_L2")), None);
+        assert_eq!(
+            p.check(p.tier("tier2").unwrap(), &with("UPDATE_AVAILABLE")),
+            None
+        );
+        // The session's assurance follows: the same key reaches AAL3 only while certified.
+        let a = p.assess(&with("UPDATE_AVAILABLE"));
+        assert_eq!((a.aal, a.tier.as_deref()), (2, Some("tier2")));
+        assert!(a.reasons.contains(&"mds:UPDATE_AVAILABLE".to_owned()));
+        assert_eq!(p.assess(&with("FIDO_CERTIFIED_L2")).aal, 3);
+        // A revoked model meets no tier at all by default.
+        let revoked = Policy::default().assess(&with("REVOKED"));
+        assert_eq!(revoked.tier, None);
+        assert_eq!(mds_status_name("SOMETHING_NEW"), "OTHER");
+        assert_eq!(mds_status_name("REVOKED"), "REVOKED");
     }
 }

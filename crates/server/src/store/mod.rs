@@ -548,16 +548,16 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> Result<bool, StoreError>;
 
-    /// Replaces the set of blocked authenticator models with `blocked` (AAGUID, status) from the
-    /// BLOB numbered `blob_no`, with its audit event, in one transaction.
-    async fn replace_mds_blocked(
+    /// Replaces the authenticator models' latest statuses with `statuses` (AAGUID, MDS3 status
+    /// name) from the BLOB numbered `blob_no`, with its audit event, in one transaction.
+    async fn replace_mds_statuses(
         &self,
-        blocked: &[([u8; 16], String)],
+        statuses: &[([u8; 16], String)],
         blob_no: i64,
         audit: &AuditEvent,
     ) -> Result<(), StoreError>;
-    /// The blocking status of a model, if the last imported BLOB blocks it.
-    async fn mds_blocked_status(&self, aaguid: &[u8; 16]) -> Result<Option<String>, StoreError>;
+    /// A model's latest status in the last imported BLOB, if it lists the model.
+    async fn mds_status(&self, aaguid: &[u8; 16]) -> Result<Option<String>, StoreError>;
 
     /// Creates an account without a credential (an administrator's, for enrolment through a
     /// link), with its audit event.

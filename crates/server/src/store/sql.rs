@@ -1095,22 +1095,23 @@ macro_rules! sql_store {
                 Ok(true)
             }
 
-            async fn replace_mds_blocked(
+            async fn replace_mds_statuses(
                 &self,
-                blocked: &[([u8; 16], String)],
+                statuses: &[([u8; 16], String)],
                 blob_no: i64,
                 audit: &AuditEvent,
             ) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(backend)?;
-                sqlx::query("DELETE FROM mds_blocked")
+                sqlx::query("DELETE FROM mds_status")
                     .execute(&mut *tx)
                     .await
                     .map_err(backend)?;
                 let t = unix_now();
-                for (aaguid, status) in blocked {
+                for (aaguid, status) in statuses {
                     sqlx::query(
-                        "INSERT INTO mds_blocked (aaguid, status, blob_no, updated_at) \
-                         VALUES ($1, $2, $3, $4)",
+                        "INSERT INTO mds_status (aaguid, status, blob_no, updated_at) \
+                         VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (aaguid) DO UPDATE SET status = excluded.status",
                     )
                     .bind(format_aaguid(*aaguid))
                     .bind(status)
@@ -1124,12 +1125,9 @@ macro_rules! sql_store {
                 tx.commit().await.map_err(backend)
             }
 
-            async fn mds_blocked_status(
-                &self,
-                aaguid: &[u8; 16],
-            ) -> Result<Option<String>, StoreError> {
+            async fn mds_status(&self, aaguid: &[u8; 16]) -> Result<Option<String>, StoreError> {
                 let row: Option<(String,)> =
-                    sqlx::query_as("SELECT status FROM mds_blocked WHERE aaguid = $1")
+                    sqlx::query_as("SELECT status FROM mds_status WHERE aaguid = $1")
                         .bind(format_aaguid(*aaguid))
                         .fetch_optional(&self.pool)
                         .await
