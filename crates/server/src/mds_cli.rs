@@ -117,6 +117,20 @@ async fn import(
         .iter()
         .filter_map(|e| Some((e.aaguid?, e.status(now)?.to_string())))
         .collect();
+    // Every listed model's attestation roots: anchors of its attestation at registration.
+    let roots: Vec<([u8; 16], Vec<Vec<u8>>)> = metadata
+        .entries()
+        .iter()
+        .filter_map(|e| {
+            let certs: Vec<Vec<u8>> = e
+                .attestation_roots()
+                .certificates()
+                .iter()
+                .map(|c| c.der().to_vec())
+                .collect();
+            Some((e.aaguid?, certs)).filter(|(_, c)| !c.is_empty())
+        })
+        .collect();
     let blob_no = i64::try_from(metadata.no()).unwrap_or(i64::MAX);
     let mut e = AuditEvent::new("mds_imported", "system", "success");
     e.details = serde_json::json!({
@@ -126,7 +140,7 @@ async fn import(
         "next_update": metadata.next_update_text(),
     })
     .to_string();
-    store.replace_mds_statuses(&statuses, blob_no, &e).await?;
+    store.replace_mds(&statuses, &roots, blob_no, &e).await?;
     let in_use = store.aaguids_in_use().await?;
     let mut suspended = Vec::new();
     for (aaguid, status) in blocked.iter().filter(|(a, _)| in_use.contains(a)) {

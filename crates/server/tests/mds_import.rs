@@ -1,5 +1,6 @@
 //! `passkeyd mds import`: a verified BLOB whose status for a model in use turns compromised
-//! suspends that model's passkeys (an anomaly each) and makes registration refuse the model.
+//! suspends that model's passkeys (an anomaly each) and makes registration refuse the model;
+//! each tier's `mds_block` statuses; the roots the BLOB lists anchoring the model's attestation.
 
 mod common;
 
@@ -266,5 +267,120 @@ async fn each_tier_names_the_metadata_statuses_it_refuses() {
             .unwrap()
             .contains(&json!("mds:FIDO_CERTIFIED_L2"))
     );
+    state.close().await;
+}
+
+const ATTESTED_MODEL: [u8; 16] = [0xa7; 16];
+
+/// Registers `username` with a device-bound key of ATTESTED_MODEL whose packed attestation
+/// chains to `pki`'s root.
+async fn sign_up_attested(c: &mut Client, username: &str, pki: &TestPki) -> Resp {
+    let start = c
+        .post(
+            "/api/webauthn/register/start",
+            &json!({ "username": username }),
+        )
+        .await;
+    assert_eq!(start.status, StatusCode::OK, "{:?}", start.json);
+    let handle = b64url_decode(start.json["user"]["id"].as_str().unwrap()).unwrap();
+    let mut key = SoftAuthenticator::new(Alg::Es256)
+        .with_aaguid(ATTESTED_MODEL)
+        .with_user_handle(handle);
+    let reg = key.register(
+        &RegisterParams::new(challenge_of(&start.json), RP_ID, ORIGIN).with_attestation(
+            passkeyd_testkit::AttestationKind::PackedX5c(pki.attestation(ATTESTED_MODEL)),
+        ),
+    );
+    c.post("/api/webauthn/register/finish", &reg.json).await
+}
+
+#[tokio::test]
+async fn the_blob_roots_of_a_model_anchor_its_attestation() {
+    let pki = TestPki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let tier3 = || {
+        let mut config = test_config(dir.path());
+        config.policy = passkeyd_server::services::policy::Policy::from_section(
+            &toml::from_str("default_tier = \"tier3\"\n").unwrap(),
+        )
+        .unwrap();
+        config
+    };
+
+    // No configured roots and no metadata: tier3 cannot confirm the maker.
+    let state = passkeyd_server::AppState::open(tier3()).await.unwrap();
+    let mut c = Client {
+        router: passkeyd_server::app(state.clone()),
+        cookies: Default::default(),
+    };
+    let r = sign_up_attested(&mut c, "abe", &pki).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.json);
+    assert!(r.json["message"].as_str().unwrap().contains("maker"));
+    state.close().await;
+
+    // The BLOB lists the model with the PKI's root as its attestation root.
+    let payload = blob_payload(
+        44,
+        "2099-01-01",
+        &[MdsEntry::new(ATTESTED_MODEL, vec![pki.root_der()]).with_status("FIDO_CERTIFIED_L2")],
+    );
+    let files = tempfile::tempdir().unwrap();
+    let blob = files.path().join("blob.jwt");
+    std::fs::write(
+        &blob,
+        pki.mds_signer().sign_jwt(payload.to_string().as_bytes()),
+    )
+    .unwrap();
+    let root = files.path().join("root.pem");
+    std::fs::write(&root, pki.root_pem()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_passkeyd"))
+        .args(["mds", "import"])
+        .arg(&blob)
+        .arg("--root")
+        .arg(&root)
+        .args(["--signer-name", "passkeyd Test MDS Signer", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("PASSKEYD_CONFIG")
+        .env_remove("PASSKEYD_STORE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Now the same key proves its model through the metadata: accepted at AAL3.
+    let state = passkeyd_server::AppState::open(tier3()).await.unwrap();
+    let mut c = Client {
+        router: passkeyd_server::app(state.clone()),
+        cookies: Default::default(),
+    };
+    let r = sign_up_attested(&mut c, "abe", &pki).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    let s = c.get("/api/session").await;
+    assert_eq!(s.json["assurance"]["aal"], 3, "{:?}", s.json);
+    let reasons = s.json["assurance"]["reasons"].as_array().unwrap();
+    assert!(reasons.contains(&json!("attested")), "{reasons:?}");
+    assert!(
+        reasons.contains(&json!("mds:FIDO_CERTIFIED_L2")),
+        "{reasons:?}"
+    );
+    let abe = state.store.user_by_username("abe").await.unwrap().unwrap();
+    let cred = &state.store.credentials_for_user(&abe.handle).await.unwrap()[0];
+    assert!(
+        cred.attestation_trust.starts_with("trusted"),
+        "{}",
+        cred.attestation_trust
+    );
+    // A model the BLOB lists with other roots gains nothing: another PKI's chain stays untrusted.
+    let other = TestPki::new();
+    let mut c = Client {
+        router: passkeyd_server::app(state.clone()),
+        cookies: Default::default(),
+    };
+    let r = sign_up_attested(&mut c, "bea", &other).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.json);
     state.close().await;
 }

@@ -507,8 +507,9 @@ impl Ceremonies {
             None => false,
         };
         let is_registered = |id: &[u8]| registered && claimed.as_deref().is_some_and(|c| c == id);
-        let v = verify_registration_json(&self.rp, &state, response_json, &is_registered).map_err(
-            |e| match e {
+        let verify = |rp: &passkeyd_webauthn::relying_party::RelyingParty| {
+            verify_registration_json(rp, &state, response_json, &is_registered).map_err(|e| match e
+            {
                 passkeyd_webauthn::Error::CredentialIdAlreadyRegistered { .. } => {
                     Error::CredentialAlreadyRegistered
                 }
@@ -516,8 +517,26 @@ impl Ceremonies {
                     code: e.code(),
                     reason: format!("step {} {}: {e}", e.step(), e.code()),
                 },
-            },
-        )?;
+            })
+        };
+        let mut v = verify(&self.rp)?;
+        // §7.1 step 24 with FIDO metadata: an attestation that no configured root vouches for is
+        // checked again against the roots the imported BLOB lists for its model (the AAGUID it
+        // claims; a chain to those roots is what proves the claim).
+        if !matches!(v.trust, AttestationTrust::Trusted { .. }) && v.aaguid != [0u8; 16] {
+            let mut anchors = passkeyd_webauthn::trust::TrustAnchors::new();
+            for der in self.store.mds_roots(&v.aaguid).await? {
+                match passkeyd_webauthn::trust::Certificate::from_der(&der) {
+                    Ok(c) => anchors.add(c),
+                    Err(e) => tracing::warn!(error = %e, "FIDO metadata root does not parse"),
+                }
+            }
+            if !anchors.is_empty() {
+                let mut rp = self.rp.clone();
+                rp.aaguid_anchors.insert(v.aaguid, anchors);
+                v = verify(&rp)?;
+            }
+        }
         let facts = Facts {
             user_verified: v.user_verified,
             backup_eligible: v.backup_eligible,

@@ -548,16 +548,20 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEvent,
     ) -> Result<bool, StoreError>;
 
-    /// Replaces the authenticator models' latest statuses with `statuses` (AAGUID, MDS3 status
-    /// name) from the BLOB numbered `blob_no`, with its audit event, in one transaction.
-    async fn replace_mds_statuses(
+    /// Replaces what the last FIDO metadata BLOB (numbered `blob_no`) says about models: their
+    /// latest statuses (AAGUID, MDS3 status name) and their attestation roots (AAGUID, DER
+    /// certificates), with its audit event, in one transaction.
+    async fn replace_mds(
         &self,
         statuses: &[([u8; 16], String)],
+        roots: &[([u8; 16], Vec<Vec<u8>>)],
         blob_no: i64,
         audit: &AuditEvent,
     ) -> Result<(), StoreError>;
     /// A model's latest status in the last imported BLOB, if it lists the model.
     async fn mds_status(&self, aaguid: &[u8; 16]) -> Result<Option<String>, StoreError>;
+    /// A model's attestation roots (DER) in the last imported BLOB.
+    async fn mds_roots(&self, aaguid: &[u8; 16]) -> Result<Vec<Vec<u8>>, StoreError>;
 
     /// Creates an account without a credential (an administrator's, for enrolment through a
     /// link), with its audit event.

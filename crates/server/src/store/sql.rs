@@ -1095,17 +1095,34 @@ macro_rules! sql_store {
                 Ok(true)
             }
 
-            async fn replace_mds_statuses(
+            async fn replace_mds(
                 &self,
                 statuses: &[([u8; 16], String)],
+                roots: &[([u8; 16], Vec<Vec<u8>>)],
                 blob_no: i64,
                 audit: &AuditEvent,
             ) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await.map_err(backend)?;
-                sqlx::query("DELETE FROM mds_status")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
+                for table in ["DELETE FROM mds_status", "DELETE FROM mds_roots"] {
+                    sqlx::query(table)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+                for (aaguid, certs) in roots {
+                    for (position, der) in certs.iter().enumerate() {
+                        sqlx::query(
+                            "INSERT INTO mds_roots (aaguid, position, cert) VALUES ($1, $2, $3) \
+                             ON CONFLICT (aaguid, position) DO UPDATE SET cert = excluded.cert",
+                        )
+                        .bind(format_aaguid(*aaguid))
+                        .bind(i64::try_from(position).unwrap_or(i64::MAX))
+                        .bind(b64::encode(der))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                    }
+                }
                 let t = unix_now();
                 for (aaguid, status) in statuses {
                     sqlx::query(
@@ -1123,6 +1140,21 @@ macro_rules! sql_store {
                 }
                 append_audit_on(&mut tx, audit).await?;
                 tx.commit().await.map_err(backend)
+            }
+
+            async fn mds_roots(&self, aaguid: &[u8; 16]) -> Result<Vec<Vec<u8>>, StoreError> {
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT cert FROM mds_roots WHERE aaguid = $1 ORDER BY position",
+                )
+                .bind(format_aaguid(*aaguid))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+                rows.into_iter()
+                    .map(|(c,)| {
+                        b64::decode(&c).map_err(|e| backend(format!("column mds_roots.cert: {e}")))
+                    })
+                    .collect()
             }
 
             async fn mds_status(&self, aaguid: &[u8; 16]) -> Result<Option<String>, StoreError> {
