@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 
 SECS=${1:-10}
 if [ $# -gt 0 ]; then shift; fi
-ALL=(cbor cose_key authenticator_data client_data x509 jws mds_blob attestation registration assertion jwt)
+ALL=(cbor cose_key authenticator_data client_data x509 jws mds_blob attestation registration assertion jwt signals)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 JOBS=${FUZZ_JOBS:-2}
 TOOLCHAIN=${FUZZ_TOOLCHAIN:-nightly}

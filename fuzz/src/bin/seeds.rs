@@ -53,7 +53,7 @@ impl Corpus {
     }
 }
 
-const TARGETS: [&str; 10] = [
+const TARGETS: [&str; 11] = [
     "cbor",
     "cose_key",
     "authenticator_data",
@@ -64,6 +64,7 @@ const TARGETS: [&str; 10] = [
     "attestation",
     "registration",
     "assertion",
+    "signals",
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -567,6 +568,19 @@ fn add_registration(c: &mut Corpus, reg: &passkeyd_testkit::Registration) {
 // Hand-written edge cases.
 
 fn handwritten(c: &mut Corpus) {
+    // A signals batch as passkeyd.js sends it: a few keys and one point-and-click.
+    let mut mouse: Vec<serde_json::Value> = (0..12)
+        .map(|i| serde_json::json!({"t": 1000 + i * 16, "x": 100 + i * 9, "y": 200 + i * 4, "button": 0, "state": 0}))
+        .collect();
+    mouse.push(serde_json::json!({"t": 1300, "x": 208, "y": 248, "button": 1, "state": 2}));
+    mouse.push(serde_json::json!({"t": 1400, "x": 208, "y": 248, "button": 1, "state": 3}));
+    let keys: Vec<serde_json::Value> = "the quick brown fox"
+        .chars()
+        .enumerate()
+        .map(|(i, ch)| serde_json::json!({"key": ch.to_string(), "down": i as f64 * 150.0, "up": i as f64 * 150.0 + 80.0}))
+        .collect();
+    c.add("signals", serde_json::json!({"keystrokes": keys, "mouse": mouse}).to_string());
+    c.add("signals", vec![3u8, b'a', 50, 80, 0, b'b', 40, 70, 0, b'c', 60, 90, 0, 16, 0, 10, 0, 20, 0, 0, 0]);
     for s in [
         &b"\xa0"[..],
         b"\x80",

@@ -93,12 +93,6 @@ pub struct ContinuousAuth {
     pub geoip: Option<Arc<GeoIp>>,
 }
 
-impl PartialEq for GeoIp {
-    fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len()
-    }
-}
-
 impl Default for ContinuousAuth {
     fn default() -> Self {
         Self::from_section(&ContinuousAuthSection::default()).expect("defaults are valid")

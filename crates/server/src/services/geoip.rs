@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 /// Networks with a location, sorted by first address, as IPv6 (IPv4 mapped).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct GeoIp {
     ranges: Vec<(u128, u128, f32, f32)>,
 }
