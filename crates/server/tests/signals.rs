@@ -502,3 +502,43 @@ async fn malformed_or_refused_pointer_batches_are_4xx() {
     );
     signals(&mut c, &json!({"keystrokes": typing(150.0, 80.0, 1)})).await;
 }
+
+#[tokio::test]
+async fn each_mouse_action_is_folded_into_the_template_once() {
+    let app = TestApp::new().await;
+    let mut c = app.client();
+    sign_up(&mut c, "once").await;
+    for seed in 0..6 {
+        signals(&mut c, &json!({"keystrokes": typing(150.0, 80.0, seed)})).await;
+    }
+    // Typing is enrolled and typical; the mouse template is still empty and learns this batch.
+    let r = signals(
+        &mut c,
+        &json!({"keystrokes": typing(150.0, 80.0, 7), "mouse": pointing(CALM, 12, 7)}),
+    )
+    .await;
+    assert_eq!(
+        r.json["reasons"],
+        json!(["behaviour_typical"]),
+        "{:?}",
+        r.json
+    );
+    let handle = app
+        .state
+        .store
+        .user_by_username("once")
+        .await
+        .unwrap()
+        .unwrap()
+        .handle;
+    let template: Value = serde_json::from_str(
+        &app.state
+            .store
+            .behavior_template(&handle)
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(template["mouse"]["point_click"]["features"][0]["n"], 12);
+}

@@ -735,6 +735,7 @@ impl Behavior {
         // Fusion: a weighted mean of the modalities by quality (evidence and coverage). Mouse
         // alone is pulled towards neutral by its weight, since it separates people less well
         // than typing (docs/continuous-auth.md).
+        let mouse_live = mouse_scored.is_some();
         let behaviour = match (keystroke, mouse_scored) {
             (Some((score, anomaly, _, features)), None) => {
                 Some(("keystroke".to_owned(), score, anomaly, features, true))
@@ -779,7 +780,8 @@ impl Behavior {
                         template.profile.observe(&key, &events);
                         template.samples += 1;
                     }
-                    if let Some(m) = template.mouse.score(&actions) {
+                    // Mouse actions of a batch that was still enrolling are folded in already.
+                    if let Some(m) = mouse_live.then(|| template.mouse.score(&actions)).flatten() {
                         template.mouse_genuine_scores.push(m.score);
                         template.mouse.observe(&actions);
                     }
