@@ -1,20 +1,43 @@
 // End-to-end: account recovery. An administrator records an identity proofing and issues a
 // recovery link; a new browser enrols a passkey through it and lands at the lowest level; the
-// owner's other browser sees the notice and cancels it.
+// owner's other browser sees the notice and cancels it. A recovery is also posted to the
+// configured webhook, whose cancel link works in a browser with no session.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import { launchBrowser, newSession, ready, screenshot, startServer } from "./support/harness.js";
 
 const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef-0123456789";
+const HOOK_SECRET = "e2e-webhook-secret-0123456789abcdef-0123";
+
+/** A webhook receiver on a real socket: keeps every JSON body it is sent. */
+async function startReceiver() {
+  const posts = [];
+  const receiver = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => { body += chunk; });
+    req.on("end", () => {
+      posts.push({ signature: req.headers["passkeyd-signature"], json: JSON.parse(body) });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  return { posts, url: `http://127.0.0.1:${receiver.address().port}/hook`, close: () => receiver.close() };
+}
 
 describe("account recovery in Chromium", { timeout: 180_000 }, () => {
   let server;
   let browser;
   let owner;
   let helpdeskDevice;
+  let receiver;
 
   before(async () => {
-    server = await startServer({ env: { PASSKEYD_ADMIN_TOKEN: ADMIN_TOKEN } });
+    receiver = await startReceiver();
+    server = await startServer({
+      env: { PASSKEYD_ADMIN_TOKEN: ADMIN_TOKEN },
+      config: `[recovery_webhook]\nurl = "${receiver.url}"\nsecret = "${HOOK_SECRET}"\n`,
+    });
     browser = await launchBrowser();
     owner = await newSession(browser);
     await owner.addAuthenticator();
@@ -26,6 +49,7 @@ describe("account recovery in Chromium", { timeout: 180_000 }, () => {
     for (const s of [owner, helpdeskDevice]) if (s && s.errors.length) console.error("# page errors:", s.errors);
     await browser?.close();
     await server?.stop();
+    receiver?.close();
   });
 
   async function admin(path, body) {
@@ -108,5 +132,54 @@ describe("account recovery in Chromium", { timeout: 180_000 }, () => {
     await page.waitForFunction(() => document.querySelectorAll("#audit tbody tr").length > 1);
     await page.locator("#audit tr[data-event='recovery_used']").first().waitFor();
     await screenshot(page, "42-admin-audit");
+  });
+
+  test("the webhook's cancel link cancels a recovery without a session", async () => {
+    const laptop = await newSession(browser);
+    await laptop.addAuthenticator();
+    await laptop.page.goto(`${server.base}/static/signup.html`);
+    await ready(laptop.page);
+    await laptop.page.getByLabel("Username").fill("ira");
+    await laptop.page.getByRole("button", { name: "Create a passkey" }).click();
+    await laptop.page.waitForURL(`${server.base}/static/account.html`);
+    await admin("/admin/api/users/ira/proofing", {
+      ial: 2, method: "in_person_document_check", evidence_ref: "desk-43", verified_by: "e2e",
+    });
+    const link = await admin("/admin/api/users/ira/recovery", {});
+    const thief = await newSession(browser);
+    await thief.addAuthenticator();
+    await thief.page.goto(link.json.url);
+    await ready(thief.page);
+    await thief.page.getByRole("button", { name: "Create a new passkey" }).click();
+    await thief.page.waitForURL(`${server.base}/static/account.html`);
+
+    // The notice reaches the webhook, signed, with a cancel link.
+    let notice;
+    for (let i = 0; i < 100 && !notice; i++) {
+      notice = receiver.posts.find((p) => p.json.account.username === "ira");
+      if (!notice) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(notice, "the webhook was posted");
+    assert.equal(notice.json.event, "recovery_used");
+    assert.match(notice.signature, /^t=\d+,v1=[0-9a-f]{64}$/);
+    const cancelUrl = notice.json.cancel_url.replace("http://localhost:8080", server.base);
+    assert.ok(cancelUrl.startsWith(`${server.base}/static/recover.html#cancel=`), cancelUrl);
+
+    // A browser with no session at all (the owner's mail on another device) cancels it.
+    const mail = await newSession(browser);
+    await mail.page.goto(cancelUrl);
+    await ready(mail.page);
+    assert.equal(new URL(mail.page.url()).hash, "", "the token is removed from the address bar");
+    await mail.page.getByRole("button", { name: "It wasn't me: cancel the recovery" }).click();
+    await mail.page.locator("#status").filter({ hasText: "The recovery is cancelled" }).waitFor();
+    await screenshot(mail.page, "43-recovery-cancelled-by-link");
+    const status = await thief.page.evaluate(async () => (await fetch("/api/session")).status);
+    assert.equal(status, 401, "the recovered session was revoked");
+    // The link works once (a fresh load: the same path with only a fragment would not reload).
+    await mail.page.goto("about:blank");
+    await mail.page.goto(cancelUrl);
+    await ready(mail.page);
+    await mail.page.getByRole("button", { name: "It wasn't me: cancel the recovery" }).click();
+    await mail.page.locator("#error").filter({ hasText: "cannot be cancelled" }).waitFor();
   });
 });
