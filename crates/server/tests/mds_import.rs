@@ -151,6 +151,15 @@ const CERTIFIED_MODEL: [u8; 16] = [0xc2; 16];
 
 /// Signs up `username` with a device-bound key of `model` in a fresh browser.
 async fn sign_up_with(c: &mut Client, username: &str, model: [u8; 16]) -> Resp {
+    sign_up_keeping(c, username, model).await.0
+}
+
+/// The same, keeping the key.
+async fn sign_up_keeping(
+    c: &mut Client,
+    username: &str,
+    model: [u8; 16],
+) -> (Resp, SoftAuthenticator) {
     let start = c
         .post(
             "/api/webauthn/register/start",
@@ -166,7 +175,10 @@ async fn sign_up_with(c: &mut Client, username: &str, model: [u8; 16]) -> Resp {
         RP_ID,
         ORIGIN,
     ));
-    c.post("/api/webauthn/register/finish", &reg.json).await
+    (
+        c.post("/api/webauthn/register/finish", &reg.json).await,
+        key,
+    )
 }
 
 #[tokio::test]
@@ -224,7 +236,7 @@ async fn each_tier_names_the_metadata_statuses_it_refuses() {
         router: passkeyd_server::app(state.clone()),
         cookies: Default::default(),
     };
-    let r = sign_up_with(&mut c, "uma", STALE_MODEL).await;
+    let (r, mut uma_key) = sign_up_keeping(&mut c, "uma", STALE_MODEL).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     let s = c.get("/api/session").await;
     let reasons = s.json["assurance"]["reasons"].as_array().unwrap();
@@ -267,6 +279,21 @@ async fn each_tier_names_the_metadata_statuses_it_refuses() {
             .unwrap()
             .contains(&json!("mds:FIDO_CERTIFIED_L2"))
     );
+    // uma's key, registered before the change, no longer meets tier1 when she signs in (the
+    // sign-in reads the statuses through the server's copy).
+    let mut c3 = Client {
+        router: passkeyd_server::app(state.clone()),
+        cookies: Default::default(),
+    };
+    let r = sign_in(&mut c3, &mut uma_key, Some("uma")).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    let s = c3.get("/api/session").await;
+    let reasons = s.json["assurance"]["reasons"].as_array().unwrap();
+    assert!(
+        reasons.contains(&json!("mds:UPDATE_AVAILABLE")),
+        "{reasons:?}"
+    );
+    assert!(!reasons.contains(&json!("tier:tier1")), "{reasons:?}");
     state.close().await;
 }
 

@@ -209,7 +209,18 @@ pub struct Ceremonies {
     recovery_webhook: Option<Arc<super::webhook::Webhook>>,
     cancel_tokens: super::webhook::CancelTokens,
     public_url: String,
+    mds_cache: std::sync::Mutex<Option<MdsCache>>,
 }
+
+/// FIDO metadata statuses as sign-ins read them: all of them, reloaded after
+/// [`MDS_CACHE_TTL`], so a sign-in costs no query for them. Registration reads the store.
+type MdsCache = (
+    std::time::Instant,
+    Arc<std::collections::HashMap<[u8; 16], &'static str>>,
+);
+
+/// How long sign-ins use a loaded copy of the metadata statuses.
+pub const MDS_CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// Normalises a username: trimmed, lower-case, 1 to 64 characters, no control characters.
 pub fn normalize_username(raw: &str) -> Result<String, Error> {
@@ -270,6 +281,7 @@ impl Ceremonies {
             cancel_tokens: super::webhook::CancelTokens::new(&settings.secret),
             recovery_webhook: settings.recovery_webhook,
             public_url: settings.public_url,
+            mds_cache: std::sync::Mutex::new(None),
             rp: settings.rp,
             rp_name: settings.rp_name,
             signup_open: settings.signup_open,
@@ -542,7 +554,7 @@ impl Ceremonies {
             backup_eligible: v.backup_eligible,
             attested: matches!(v.trust, AttestationTrust::Trusted { .. }),
             aaguid: v.aaguid,
-            mds_status: self.mds_status(&v.aaguid).await?,
+            mds_status: self.mds_status_fresh(&v.aaguid).await?,
         };
         let required = match tier.as_deref().and_then(|n| self.policy.tier(n)) {
             Some(t) => t,
@@ -930,9 +942,9 @@ impl Ceremonies {
         }
     }
 
-    /// A model's latest FIDO metadata status (no lookup for the all-zero AAGUID, which names no
-    /// model).
-    async fn mds_status(&self, aaguid: &[u8; 16]) -> Result<Option<&'static str>, Error> {
+    /// A model's latest FIDO metadata status, read from the store (registration: what was just
+    /// imported counts at once). None for the all-zero AAGUID, which names no model.
+    async fn mds_status_fresh(&self, aaguid: &[u8; 16]) -> Result<Option<&'static str>, Error> {
         if *aaguid == [0u8; 16] {
             return Ok(None);
         }
@@ -941,6 +953,39 @@ impl Ceremonies {
             .mds_status(aaguid)
             .await?
             .map(|s| super::policy::mds_status_name(&s)))
+    }
+
+    /// A model's latest FIDO metadata status for a sign-in or step-up: from a copy of all
+    /// statuses at most [`MDS_CACHE_TTL`] old (an import reaches sign-ins within that time;
+    /// compromised models' passkeys are suspended by the import itself, at once).
+    async fn mds_status(&self, aaguid: &[u8; 16]) -> Result<Option<&'static str>, Error> {
+        if *aaguid == [0u8; 16] {
+            return Ok(None);
+        }
+        let cached = self
+            .mds_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.clone())
+            .filter(|(at, _)| at.elapsed() < MDS_CACHE_TTL);
+        let map = match cached {
+            Some((_, map)) => map,
+            None => {
+                let map: std::collections::HashMap<[u8; 16], &'static str> = self
+                    .store
+                    .mds_statuses()
+                    .await?
+                    .into_iter()
+                    .map(|(a, s)| (a, super::policy::mds_status_name(&s)))
+                    .collect();
+                let map = Arc::new(map);
+                if let Ok(mut c) = self.mds_cache.lock() {
+                    *c = Some((std::time::Instant::now(), map.clone()));
+                }
+                map
+            }
+        };
+        Ok(map.get(aaguid).copied())
     }
 
     /// `stepup/start`: a user-verified ceremony for the signed-in account, offering only its

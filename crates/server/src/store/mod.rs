@@ -560,6 +560,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// A model's latest status in the last imported BLOB, if it lists the model.
     async fn mds_status(&self, aaguid: &[u8; 16]) -> Result<Option<String>, StoreError>;
+    /// Every listed model's latest status in the last imported BLOB.
+    async fn mds_statuses(&self) -> Result<Vec<([u8; 16], String)>, StoreError>;
     /// A model's attestation roots (DER) in the last imported BLOB.
     async fn mds_roots(&self, aaguid: &[u8; 16]) -> Result<Vec<Vec<u8>>, StoreError>;
 

@@ -1142,6 +1142,18 @@ macro_rules! sql_store {
                 tx.commit().await.map_err(backend)
             }
 
+            async fn mds_statuses(&self) -> Result<Vec<([u8; 16], String)>, StoreError> {
+                let rows: Vec<(String, String)> =
+                    sqlx::query_as("SELECT aaguid, status FROM mds_status")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(backend)?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(a, st)| Some((parse_aaguid(&a)?, st)))
+                    .collect())
+            }
+
             async fn mds_roots(&self, aaguid: &[u8; 16]) -> Result<Vec<Vec<u8>>, StoreError> {
                 let rows: Vec<(String,)> = sqlx::query_as(
                     "SELECT cert FROM mds_roots WHERE aaguid = $1 ORDER BY position",
