@@ -146,6 +146,21 @@ fn train_kind(
     }
 }
 
+/// Contiguous k-fold splits of `train` (k clamped to 2..=n): each fold's held-out range
+/// `lo..hi` and the rows outside it.
+fn contiguous_folds(
+    train: &[Vec<f64>],
+    folds: usize,
+) -> impl Iterator<Item = (usize, usize, Vec<Vec<f64>>)> + '_ {
+    let n = train.len();
+    let k = folds.clamp(2, n.max(2));
+    (0..k).map(move |f| {
+        let (lo, hi) = (f * n / k, (f + 1) * n / k);
+        let fit = train[..lo].iter().chain(&train[hi..]).cloned().collect();
+        (lo, hi, fit)
+    })
+}
+
 /// Per-user calibration by contiguous k-fold cross-validation within the training vectors.
 pub fn cv_calibration(
     kind: DetectorKind,
@@ -153,16 +168,8 @@ pub fn cv_calibration(
     folds: usize,
     q: f64,
 ) -> Result<Calibration, TrainError> {
-    let n = train.len();
-    let k = folds.clamp(2, n.max(2));
-    let mut held = Vec::with_capacity(n);
-    for f in 0..k {
-        let (lo, hi) = (f * n / k, (f + 1) * n / k);
-        let fit: Vec<Vec<f64>> = train[..lo]
-            .iter()
-            .chain(train[hi..].iter())
-            .cloned()
-            .collect();
+    let mut held = Vec::with_capacity(train.len());
+    for (lo, hi, fit) in contiguous_folds(train, folds) {
         let m = kind.train(&fit)?;
         held.extend(train[lo..hi].iter().map(|x| m.score(x)));
     }
@@ -383,19 +390,9 @@ fn cv_models_cfg(
     train: &[Vec<f64>],
     cfg: &StreamConfig,
 ) -> Result<Vec<(usize, usize, Model)>, TrainError> {
-    let n = train.len();
-    let k = cfg.folds.clamp(2, n.max(2));
-    let mut out = Vec::with_capacity(k);
-    for f in 0..k {
-        let (lo, hi) = (f * n / k, (f + 1) * n / k);
-        let fit: Vec<Vec<f64>> = train[..lo]
-            .iter()
-            .chain(train[hi..].iter())
-            .cloned()
-            .collect();
-        out.push((lo, hi, train_kind(kind, &fit, cfg)?));
-    }
-    Ok(out)
+    contiguous_folds(train, cfg.folds)
+        .map(|(lo, hi, fit)| Ok((lo, hi, train_kind(kind, &fit, cfg)?)))
+        .collect()
 }
 
 /// Fold models of a contiguous k-fold split: `(lo, hi, model trained without lo..hi)`.

@@ -239,20 +239,41 @@ pub async fn recovery_cancel_token(
     let Some(link) = state.store.recovery_link(&hash).await? else {
         return Err(Error::NotFound("recovery"));
     };
+    if link.credential_id.is_none() {
+        return Err(Error::NotFound("recovery"));
+    }
     let who = crate::services::audit::user_ref(&link.user_handle);
-    let mut e = AuditEvent::new("recovery_cancelled", who.clone(), "success");
-    e.subject = Some(who);
+    cancel_recovery(
+        &state,
+        &ctx,
+        &link,
+        who,
+        serde_json::json!({"by": "webhook_cancel_token"}),
+    )
+    .await
+}
+
+/// Cancels a used recovery link (its passkey and that passkey's sessions revoked) with its
+/// audit event; 404 when it was cancelled already.
+async fn cancel_recovery(
+    state: &AppState,
+    ctx: &crate::services::audit::RequestContext,
+    link: &crate::store::RecoveryLink,
+    actor: String,
+    details: serde_json::Value,
+) -> Result<StatusCode, Error> {
+    let mut e = AuditEvent::new("recovery_cancelled", actor, "success");
+    e.subject = Some(crate::services::audit::user_ref(&link.user_handle));
     e.credential_id = link
         .credential_id
         .as_deref()
         .map(passkeyd_webauthn::b64::encode);
-    e.details = serde_json::json!({"by": "webhook_cancel_token"}).to_string();
+    e.details = details.to_string();
     let e = ctx.stamp(e);
-    if link.credential_id.is_none()
-        || !state
-            .store
-            .cancel_recovery(&hash, crate::services::now(), &e)
-            .await?
+    if !state
+        .store
+        .cancel_recovery(&link.token_hash, crate::services::now(), &e)
+        .await?
     {
         return Err(Error::NotFound("recovery"));
     }
@@ -278,24 +299,12 @@ pub async fn recovery_cancel(
         // The recovered session cannot cancel itself (that would be a no-op for an attacker).
         return Err(Error::NotFound("recovery"));
     }
-    let mut e = AuditEvent::new(
-        "recovery_cancelled",
+    cancel_recovery(
+        &state,
+        &ctx,
+        &link,
         crate::services::audit::user_ref(&cur.user.handle),
-        "success",
-    );
-    e.subject = Some(crate::services::audit::user_ref(&cur.user.handle));
-    e.credential_id = link
-        .credential_id
-        .as_deref()
-        .map(passkeyd_webauthn::b64::encode);
-    e.details = serde_json::json!({"by_session": cur.session.public_id}).to_string();
-    let e = ctx.stamp(e);
-    if !state
-        .store
-        .cancel_recovery(&link.token_hash, crate::services::now(), &e)
-        .await?
-    {
-        return Err(Error::NotFound("recovery"));
-    }
-    Ok(StatusCode::NO_CONTENT)
+        serde_json::json!({"by_session": cur.session.public_id}),
+    )
+    .await
 }

@@ -735,7 +735,8 @@ impl Behavior {
         // Fusion: a weighted mean of the modalities by quality (evidence and coverage). Mouse
         // alone is pulled towards neutral by its weight, since it separates people less well
         // than typing (docs/continuous-auth.md).
-        let mouse_live = mouse_scored.is_some();
+        // The live mouse score, kept to fold into the calibration if the batch is typical.
+        let mouse_live = mouse_scored.as_ref().map(|m| m.0);
         let behaviour = match (keystroke, mouse_scored) {
             (Some((score, anomaly, _, features)), None) => {
                 Some(("keystroke".to_owned(), score, anomaly, features, true))
@@ -781,8 +782,8 @@ impl Behavior {
                         template.samples += 1;
                     }
                     // Mouse actions of a batch that was still enrolling are folded in already.
-                    if let Some(m) = mouse_live.then(|| template.mouse.score(&actions)).flatten() {
-                        template.mouse_genuine_scores.push(m.score);
+                    if let Some(score) = mouse_live {
+                        template.mouse_genuine_scores.push(score);
                         template.mouse.observe(&actions);
                     }
                 }
