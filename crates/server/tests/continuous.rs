@@ -8,23 +8,9 @@ use common::*;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const PHRASE: &str = "the quick brown fox jumps over the lazy dog";
-
-/// A batch of key events for PHRASE, keydown-keydown `gap_ms` (with a small deterministic
-/// jitter) and holds of `hold_ms`.
+/// A batch of typing: PHRASE at `gap_ms` keydown-keydown, holds of `hold_ms`.
 fn typing(gap_ms: f64, hold_ms: f64, seed: u64) -> Value {
-    let mut t = 1000.0;
-    let keys: Vec<Value> = PHRASE
-        .chars()
-        .enumerate()
-        .map(|(i, c)| {
-            let jitter = (((i as u64 * 37 + seed * 11) % 11) as f64 - 5.0) * 1.5;
-            let down = t;
-            t += gap_ms + jitter;
-            json!({"key": c.to_string(), "down": down, "up": down + hold_ms + jitter / 2.0})
-        })
-        .collect();
-    json!({ "keystrokes": keys })
+    json!({ "keystrokes": typing_keys(gap_ms, hold_ms, seed) })
 }
 
 #[tokio::test]
@@ -186,21 +172,7 @@ async fn the_template_holds_statistics_and_no_characters() {
     sign_up(&mut c, "oli").await;
     c.post("/api/session/signals", &typing(150.0, 80.0, 1))
         .await;
-    let handle = app
-        .state
-        .store
-        .user_by_username("oli")
-        .await
-        .unwrap()
-        .unwrap()
-        .handle;
-    let template = app
-        .state
-        .store
-        .behavior_template(&handle)
-        .await
-        .unwrap()
-        .unwrap();
+    let template = stored_template(&app, "oli").await;
     // No word of the phrase, and no single-character keys, appear in what is stored.
     for word in PHRASE.split(' ') {
         assert!(

@@ -149,16 +149,21 @@ async fn a_compromised_model_is_blocked_and_its_passkeys_suspended() {
 const STALE_MODEL: [u8; 16] = [0x5a; 16];
 const CERTIFIED_MODEL: [u8; 16] = [0xc2; 16];
 
-/// Signs up `username` with a device-bound key of `model` in a fresh browser.
-async fn sign_up_with(c: &mut Client, username: &str, model: [u8; 16]) -> Resp {
-    sign_up_keeping(c, username, model).await.0
+/// A browser on `state`'s router.
+fn client_of(state: &passkeyd_server::AppState) -> Client {
+    Client {
+        router: passkeyd_server::app(state.clone()),
+        cookies: Default::default(),
+    }
 }
 
-/// The same, keeping the key.
-async fn sign_up_keeping(
+/// Signs up `username` with a device-bound key of `model`, attesting with `attestation` if
+/// given; returns the finish answer and the key.
+async fn sign_up_model(
     c: &mut Client,
     username: &str,
     model: [u8; 16],
+    attestation: Option<passkeyd_testkit::AttestationKind>,
 ) -> (Resp, SoftAuthenticator) {
     let start = c
         .post(
@@ -166,39 +171,26 @@ async fn sign_up_keeping(
             &json!({ "username": username }),
         )
         .await;
+    assert_eq!(start.status, StatusCode::OK, "{:?}", start.json);
     let handle = b64url_decode(start.json["user"]["id"].as_str().unwrap()).unwrap();
     let mut key = SoftAuthenticator::new(Alg::Es256)
         .with_aaguid(model)
         .with_user_handle(handle);
-    let reg = key.register(&RegisterParams::new(
-        challenge_of(&start.json),
-        RP_ID,
-        ORIGIN,
-    ));
+    let mut params = RegisterParams::new(challenge_of(&start.json), RP_ID, ORIGIN);
+    if let Some(a) = attestation {
+        params = params.with_attestation(a);
+    }
+    let reg = key.register(&params);
     (
         c.post("/api/webauthn/register/finish", &reg.json).await,
         key,
     )
 }
 
-#[tokio::test]
-async fn each_tier_names_the_metadata_statuses_it_refuses() {
-    // Import a BLOB where one model has a pending firmware update and another is certified.
-    let dir = tempfile::tempdir().unwrap();
-    passkeyd_server::AppState::open(test_config(dir.path()))
-        .await
-        .unwrap()
-        .close()
-        .await;
-    let pki = TestPki::new();
-    let payload = blob_payload(
-        43,
-        "2099-01-01",
-        &[
-            MdsEntry::new(STALE_MODEL, vec![pki.root_der()]).with_status("UPDATE_AVAILABLE"),
-            MdsEntry::new(CERTIFIED_MODEL, vec![pki.root_der()]).with_status("FIDO_CERTIFIED_L2"),
-        ],
-    );
+/// Signs and imports a BLOB listing `entries` (roots from `pki`) into the data directory `dir`
+/// with `passkeyd mds import`; returns its summary.
+fn import_blob(dir: &std::path::Path, pki: &TestPki, no: u64, entries: &[MdsEntry]) -> Value {
+    let payload = blob_payload(no, "2099-01-01", entries);
     let files = tempfile::tempdir().unwrap();
     let blob = files.path().join("blob.jwt");
     std::fs::write(
@@ -214,7 +206,7 @@ async fn each_tier_names_the_metadata_statuses_it_refuses() {
         .arg("--root")
         .arg(&root)
         .args(["--signer-name", "passkeyd Test MDS Signer", "--data-dir"])
-        .arg(dir.path())
+        .arg(dir)
         .env_remove("PASSKEYD_CONFIG")
         .env_remove("PASSKEYD_STORE_URL")
         .output()
@@ -225,18 +217,36 @@ async fn each_tier_names_the_metadata_statuses_it_refuses() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn each_tier_names_the_metadata_statuses_it_refuses() {
+    // Import a BLOB where one model has a pending firmware update and another is certified.
+    let dir = tempfile::tempdir().unwrap();
+    passkeyd_server::AppState::open(test_config(dir.path()))
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let pki = TestPki::new();
+    let summary = import_blob(
+        dir.path(),
+        &pki,
+        43,
+        &[
+            MdsEntry::new(STALE_MODEL, vec![pki.root_der()]).with_status("UPDATE_AVAILABLE"),
+            MdsEntry::new(CERTIFIED_MODEL, vec![pki.root_der()]).with_status("FIDO_CERTIFIED_L2"),
+        ],
+    );
     assert_eq!(summary["blocked_models"], 0, "{summary}");
 
     // The default policy: a pending update blocks nothing, and the session says what MDS says.
     let state = passkeyd_server::AppState::open(test_config(dir.path()))
         .await
         .unwrap();
-    let mut c = Client {
-        router: passkeyd_server::app(state.clone()),
-        cookies: Default::default(),
-    };
-    let (r, mut uma_key) = sign_up_keeping(&mut c, "uma", STALE_MODEL).await;
+    let mut c = client_of(&state);
+    let (r, mut uma_key) = sign_up_model(&mut c, "uma", STALE_MODEL, None).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     let s = c.get("/api/session").await;
     let reasons = s.json["assurance"]["reasons"].as_array().unwrap();
@@ -258,19 +268,13 @@ async fn each_tier_names_the_metadata_statuses_it_refuses() {
     )
     .unwrap();
     let state = passkeyd_server::AppState::open(config).await.unwrap();
-    let mut c = Client {
-        router: passkeyd_server::app(state.clone()),
-        cookies: Default::default(),
-    };
-    let r = sign_up_with(&mut c, "vic", STALE_MODEL).await;
+    let mut c = client_of(&state);
+    let (r, _) = sign_up_model(&mut c, "vic", STALE_MODEL, None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.json);
     let message = r.json["message"].as_str().unwrap();
     assert!(message.contains("UPDATE_AVAILABLE"), "{message}");
-    let mut c2 = Client {
-        router: passkeyd_server::app(state.clone()),
-        cookies: Default::default(),
-    };
-    let r = sign_up_with(&mut c2, "wes", CERTIFIED_MODEL).await;
+    let mut c2 = client_of(&state);
+    let (r, _) = sign_up_model(&mut c2, "wes", CERTIFIED_MODEL, None).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     let s = c2.get("/api/session").await;
     assert!(
@@ -281,10 +285,7 @@ async fn each_tier_names_the_metadata_statuses_it_refuses() {
     );
     // uma's key, registered before the change, no longer meets tier1 when she signs in (the
     // sign-in reads the statuses through the server's copy).
-    let mut c3 = Client {
-        router: passkeyd_server::app(state.clone()),
-        cookies: Default::default(),
-    };
+    let mut c3 = client_of(&state);
     let r = sign_in(&mut c3, &mut uma_key, Some("uma")).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     let s = c3.get("/api/session").await;
@@ -302,23 +303,10 @@ const ATTESTED_MODEL: [u8; 16] = [0xa7; 16];
 /// Registers `username` with a device-bound key of ATTESTED_MODEL whose packed attestation
 /// chains to `pki`'s root.
 async fn sign_up_attested(c: &mut Client, username: &str, pki: &TestPki) -> Resp {
-    let start = c
-        .post(
-            "/api/webauthn/register/start",
-            &json!({ "username": username }),
-        )
-        .await;
-    assert_eq!(start.status, StatusCode::OK, "{:?}", start.json);
-    let handle = b64url_decode(start.json["user"]["id"].as_str().unwrap()).unwrap();
-    let mut key = SoftAuthenticator::new(Alg::Es256)
-        .with_aaguid(ATTESTED_MODEL)
-        .with_user_handle(handle);
-    let reg = key.register(
-        &RegisterParams::new(challenge_of(&start.json), RP_ID, ORIGIN).with_attestation(
-            passkeyd_testkit::AttestationKind::PackedX5c(pki.attestation(ATTESTED_MODEL)),
-        ),
-    );
-    c.post("/api/webauthn/register/finish", &reg.json).await
+    let attestation = passkeyd_testkit::AttestationKind::PackedX5c(pki.attestation(ATTESTED_MODEL));
+    sign_up_model(c, username, ATTESTED_MODEL, Some(attestation))
+        .await
+        .0
 }
 
 #[tokio::test]
@@ -336,54 +324,23 @@ async fn the_blob_roots_of_a_model_anchor_its_attestation() {
 
     // No configured roots and no metadata: tier3 cannot confirm the maker.
     let state = passkeyd_server::AppState::open(tier3()).await.unwrap();
-    let mut c = Client {
-        router: passkeyd_server::app(state.clone()),
-        cookies: Default::default(),
-    };
+    let mut c = client_of(&state);
     let r = sign_up_attested(&mut c, "abe", &pki).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.json);
     assert!(r.json["message"].as_str().unwrap().contains("maker"));
     state.close().await;
 
     // The BLOB lists the model with the PKI's root as its attestation root.
-    let payload = blob_payload(
+    import_blob(
+        dir.path(),
+        &pki,
         44,
-        "2099-01-01",
         &[MdsEntry::new(ATTESTED_MODEL, vec![pki.root_der()]).with_status("FIDO_CERTIFIED_L2")],
-    );
-    let files = tempfile::tempdir().unwrap();
-    let blob = files.path().join("blob.jwt");
-    std::fs::write(
-        &blob,
-        pki.mds_signer().sign_jwt(payload.to_string().as_bytes()),
-    )
-    .unwrap();
-    let root = files.path().join("root.pem");
-    std::fs::write(&root, pki.root_pem()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_passkeyd"))
-        .args(["mds", "import"])
-        .arg(&blob)
-        .arg("--root")
-        .arg(&root)
-        .args(["--signer-name", "passkeyd Test MDS Signer", "--data-dir"])
-        .arg(dir.path())
-        .env_remove("PASSKEYD_CONFIG")
-        .env_remove("PASSKEYD_STORE_URL")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
 
     // Now the same key proves its model through the metadata: accepted at AAL3.
     let state = passkeyd_server::AppState::open(tier3()).await.unwrap();
-    let mut c = Client {
-        router: passkeyd_server::app(state.clone()),
-        cookies: Default::default(),
-    };
+    let mut c = client_of(&state);
     let r = sign_up_attested(&mut c, "abe", &pki).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     let s = c.get("/api/session").await;
@@ -403,10 +360,7 @@ async fn the_blob_roots_of_a_model_anchor_its_attestation() {
     );
     // A model the BLOB lists with other roots gains nothing: another PKI's chain stays untrusted.
     let other = TestPki::new();
-    let mut c = Client {
-        router: passkeyd_server::app(state.clone()),
-        cookies: Default::default(),
-    };
+    let mut c = client_of(&state);
     let r = sign_up_attested(&mut c, "bea", &other).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.json);
     state.close().await;

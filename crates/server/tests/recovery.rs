@@ -407,6 +407,19 @@ async fn next_post(
         .expect("receiver open")
 }
 
+/// The first audit event of kind `event`, waiting up to 20 s for the background delivery.
+async fn audited(app: &TestApp, event: &str) -> passkeyd_server::store::AuditEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let events = app.state.store.audit_events(0, 1000).await.unwrap();
+        if let Some(e) = events.into_iter().find(|e| e.event == event) {
+            return e;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no {event} event");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 const HOOK_SECRET: &str = "webhook-secret-0123456789abcdef-0123";
 
 async fn recover_val(app: &TestApp) -> Client {
@@ -545,18 +558,7 @@ async fn an_undeliverable_webhook_is_retried_then_audited() {
     let mut phone = recover_val(&app).await;
     // The recovery itself did not wait for the webhook.
     assert_eq!(phone.get("/api/session").await.status, StatusCode::OK);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let failed = loop {
-        let events = app.state.store.audit_events(0, 1000).await.unwrap();
-        if let Some(e) = events.into_iter().find(|e| e.event == "webhook_failed") {
-            break e;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no webhook_failed event"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let failed = audited(&app, "webhook_failed").await;
     let d: Value = serde_json::from_str(&failed.details).unwrap();
     assert_eq!(d["webhook_event"], "recovery_used");
     assert_eq!(d["attempts"], 3);
@@ -683,18 +685,7 @@ async fn an_https_webhook_is_delivered_only_to_a_certificate_it_can_verify() {
     )
     .await;
     recover_val(&app).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let failed = loop {
-        let events = app.state.store.audit_events(0, 1000).await.unwrap();
-        if let Some(e) = events.into_iter().find(|e| e.event == "webhook_failed") {
-            break e;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no webhook_failed event"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let failed = audited(&app, "webhook_failed").await;
     assert!(failed.details.contains("TLS"), "{}", failed.details);
     assert!(posts.try_recv().is_err(), "nothing reached the endpoint");
 

@@ -137,42 +137,12 @@ async fn a_mouse_template_is_enrolled_then_a_foreign_hand_is_caught() {
     );
 
     // What is stored: statistics per action kind, no coordinates.
-    let handle = app
-        .state
-        .store
-        .user_by_username("mo")
-        .await
-        .unwrap()
-        .unwrap()
-        .handle;
-    let template = app
-        .state
-        .store
-        .behavior_template(&handle)
-        .await
-        .unwrap()
-        .unwrap();
+    let template = stored_template(&app, "mo").await;
     let v: Value = serde_json::from_str(&template).unwrap();
     let clicks = &v["mouse"]["point_click"]["features"];
     assert_eq!(clicks.as_array().unwrap().len(), 31);
     assert!(clicks[0]["n"].as_u64().unwrap() >= 48);
     assert!(!template.contains("\"x\"") && !template.contains("\"t\""));
-}
-
-const PHRASE: &str = "the quick brown fox jumps over the lazy dog";
-
-fn typing(gap_ms: f64, hold_ms: f64, seed: u64) -> Vec<Value> {
-    let mut t = 1000.0;
-    PHRASE
-        .chars()
-        .enumerate()
-        .map(|(i, c)| {
-            let jitter = (((i as u64 * 37 + seed * 11) % 11) as f64 - 5.0) * 1.5;
-            let down = t;
-            t += gap_ms + jitter;
-            json!({"key": c.to_string(), "down": down, "up": down + hold_ms + jitter / 2.0})
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -183,13 +153,13 @@ async fn typing_and_mouse_are_fused_by_quality() {
     for seed in 0..5 {
         signals(
             &mut c,
-            &json!({"keystrokes": typing(150.0, 80.0, seed), "mouse": pointing(CALM, 10, seed)}),
+            &json!({"keystrokes": typing_keys(150.0, 80.0, seed), "mouse": pointing(CALM, 10, seed)}),
         )
         .await;
     }
     let r = signals(
         &mut c,
-        &json!({"keystrokes": typing(150.0, 80.0, 9), "mouse": pointing(CALM, 10, 9)}),
+        &json!({"keystrokes": typing_keys(150.0, 80.0, 9), "mouse": pointing(CALM, 10, 9)}),
     )
     .await;
     let event = r.json["explanation"]["event"].as_str().unwrap();
@@ -208,7 +178,7 @@ async fn typing_and_mouse_are_fused_by_quality() {
     // stays closer to typical than the mouse alone would put it.
     let mixed = signals(
         &mut c,
-        &json!({"keystrokes": typing(150.0, 80.0, 10), "mouse": pointing(DARTING, 3, 10)}),
+        &json!({"keystrokes": typing_keys(150.0, 80.0, 10), "mouse": pointing(DARTING, 3, 10)}),
     )
     .await;
     let event = mixed.json["explanation"]["event"].as_str().unwrap();
@@ -290,7 +260,7 @@ async fn context_signals_carry_reason_codes_and_configured_weights() {
     for seed in 0..5 {
         let r = post_from(
             &mut c,
-            &json!({"keystrokes": typing(150.0, 80.0, seed)}),
+            &json!({"keystrokes": typing_keys(150.0, 80.0, seed)}),
             paris,
             ua,
         )
@@ -304,7 +274,7 @@ async fn context_signals_carry_reason_codes_and_configured_weights() {
         .expect("device cookie");
     let r = post_from(
         &mut c,
-        &json!({"keystrokes": typing(150.0, 80.0, 6)}),
+        &json!({"keystrokes": typing_keys(150.0, 80.0, 6)}),
         paris,
         ua,
     )
@@ -395,21 +365,7 @@ async fn context_signals_carry_reason_codes_and_configured_weights() {
     );
 
     // The stored template has keyed hashes, never the address, cookie or user agent.
-    let handle = app
-        .state
-        .store
-        .user_by_username("cy")
-        .await
-        .unwrap()
-        .unwrap()
-        .handle;
-    let template = app
-        .state
-        .store
-        .behavior_template(&handle)
-        .await
-        .unwrap()
-        .unwrap();
+    let template = stored_template(&app, "cy").await;
     for secret in [paris, "192.0.2", &device, "Chromium", "198.51.100"] {
         assert!(!template.contains(secret), "{secret} in {template}");
     }
@@ -425,7 +381,11 @@ async fn scripted_bursts_trip_velocity() {
     let mut c = app.client();
     sign_up(&mut c, "vel").await;
     for seed in 0..5 {
-        signals(&mut c, &json!({"keystrokes": typing(150.0, 80.0, seed)})).await;
+        signals(
+            &mut c,
+            &json!({"keystrokes": typing_keys(150.0, 80.0, seed)}),
+        )
+        .await;
     }
     let burst: Vec<Value> = (0..950)
         .map(|i| {
@@ -500,7 +460,7 @@ async fn malformed_or_refused_pointer_batches_are_4xx() {
         "{:?}",
         r.json
     );
-    signals(&mut c, &json!({"keystrokes": typing(150.0, 80.0, 1)})).await;
+    signals(&mut c, &json!({"keystrokes": typing_keys(150.0, 80.0, 1)})).await;
 }
 
 #[tokio::test]
@@ -509,12 +469,16 @@ async fn each_mouse_action_is_folded_into_the_template_once() {
     let mut c = app.client();
     sign_up(&mut c, "once").await;
     for seed in 0..6 {
-        signals(&mut c, &json!({"keystrokes": typing(150.0, 80.0, seed)})).await;
+        signals(
+            &mut c,
+            &json!({"keystrokes": typing_keys(150.0, 80.0, seed)}),
+        )
+        .await;
     }
     // Typing is enrolled and typical; the mouse template is still empty and learns this batch.
     let r = signals(
         &mut c,
-        &json!({"keystrokes": typing(150.0, 80.0, 7), "mouse": pointing(CALM, 12, 7)}),
+        &json!({"keystrokes": typing_keys(150.0, 80.0, 7), "mouse": pointing(CALM, 12, 7)}),
     )
     .await;
     assert_eq!(
@@ -523,22 +487,6 @@ async fn each_mouse_action_is_folded_into_the_template_once() {
         "{:?}",
         r.json
     );
-    let handle = app
-        .state
-        .store
-        .user_by_username("once")
-        .await
-        .unwrap()
-        .unwrap()
-        .handle;
-    let template: Value = serde_json::from_str(
-        &app.state
-            .store
-            .behavior_template(&handle)
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let template: Value = serde_json::from_str(&stored_template(&app, "once").await).unwrap();
     assert_eq!(template["mouse"]["point_click"]["features"][0]["n"], 12);
 }

@@ -239,3 +239,39 @@ pub async fn sign_in(
     let body = assertion_body(auth, &start.json);
     client.post("/api/webauthn/auth/finish", &body).await
 }
+
+/// The phrase the continuous-authentication tests type.
+pub const PHRASE: &str = "the quick brown fox jumps over the lazy dog";
+
+/// Key events for PHRASE, keydown-keydown `gap_ms` (with a small deterministic jitter) and
+/// holds of `hold_ms`, as passkeyd.js sends them.
+pub fn typing_keys(gap_ms: f64, hold_ms: f64, seed: u64) -> Vec<Value> {
+    let mut t = 1000.0;
+    PHRASE
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            let jitter = (((i as u64 * 37 + seed * 11) % 11) as f64 - 5.0) * 1.5;
+            let down = t;
+            t += gap_ms + jitter;
+            json!({"key": c.to_string(), "down": down, "up": down + hold_ms + jitter / 2.0})
+        })
+        .collect()
+}
+
+/// The behaviour template stored for `username`, as stored (JSON text).
+pub async fn stored_template(app: &TestApp, username: &str) -> String {
+    let user = app
+        .state
+        .store
+        .user_by_username(username)
+        .await
+        .unwrap()
+        .expect("user");
+    app.state
+        .store
+        .behavior_template(&user.handle)
+        .await
+        .unwrap()
+        .expect("template")
+}
