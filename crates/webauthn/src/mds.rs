@@ -151,6 +151,15 @@ impl AuthenticatorStatus {
     /// The MDS3 name.
     pub fn as_str(&self) -> &str {
         match self {
+            Self::Other(name) => name,
+            known => known.known_name().unwrap_or_default(),
+        }
+    }
+
+    /// The MDS3 name of a status this crate knows, as a `'static` string; `None` for
+    /// [`AuthenticatorStatus::Other`].
+    pub fn known_name(&self) -> Option<&'static str> {
+        Some(match self {
             Self::NotFidoCertified => "NOT_FIDO_CERTIFIED",
             Self::FidoCertified => "FIDO_CERTIFIED",
             Self::UserVerificationBypass => "USER_VERIFICATION_BYPASS",
@@ -166,8 +175,8 @@ impl AuthenticatorStatus {
             Self::FidoCertifiedL2Plus => "FIDO_CERTIFIED_L2plus",
             Self::FidoCertifiedL3 => "FIDO_CERTIFIED_L3",
             Self::FidoCertifiedL3Plus => "FIDO_CERTIFIED_L3plus",
-            Self::Other(name) => name,
-        }
+            Self::Other(_) => return None,
+        })
     }
 
     /// How much this status matters when several reports share one effective date: 4 for

@@ -18,6 +18,7 @@
 //! is proven), so the level is never claimed for a key that could have been copied.
 
 use passkeyd_webauthn::aaguid::{format_aaguid, name_for, parse_aaguid};
+use passkeyd_webauthn::mds::AuthenticatorStatus;
 use std::collections::BTreeMap;
 
 /// The default tier of accounts that have none.
@@ -98,44 +99,23 @@ pub struct TierSection {
     /// Identity assurance level required before registering (1-3; default none).
     pub min_ial: Option<u8>,
     /// FIDO metadata statuses (MDS3 names, e.g. `UPDATE_AVAILABLE`) that keep a model out of
-    /// this tier; default the compromise statuses (`MDS_BLOCK_DEFAULT`).
+    /// this tier; default the compromise statuses ([`mds_block_default`]).
     pub mds_block: Option<Vec<String>>,
 }
 
-/// Every MDS3 status name passkeyd knows.
-pub const MDS_STATUSES: [&str; 15] = [
-    "NOT_FIDO_CERTIFIED",
-    "FIDO_CERTIFIED",
-    "USER_VERIFICATION_BYPASS",
-    "ATTESTATION_KEY_COMPROMISE",
-    "USER_KEY_REMOTE_COMPROMISE",
-    "USER_KEY_PHYSICAL_COMPROMISE",
-    "UPDATE_AVAILABLE",
-    "REVOKED",
-    "SELF_ASSERTION_SUBMITTED",
-    "FIDO_CERTIFIED_L1",
-    "FIDO_CERTIFIED_L1plus",
-    "FIDO_CERTIFIED_L2",
-    "FIDO_CERTIFIED_L2plus",
-    "FIDO_CERTIFIED_L3",
-    "FIDO_CERTIFIED_L3plus",
-];
-
-/// The statuses every tier blocks unless it says otherwise: revocation and the compromises.
-pub const MDS_BLOCK_DEFAULT: [&str; 5] = [
-    "REVOKED",
-    "ATTESTATION_KEY_COMPROMISE",
-    "USER_VERIFICATION_BYPASS",
-    "USER_KEY_REMOTE_COMPROMISE",
-    "USER_KEY_PHYSICAL_COMPROMISE",
-];
-
-/// A stored status as one of [`MDS_STATUSES`], or `OTHER` for a name passkeyd does not know.
-pub fn mds_status_name(s: &str) -> &'static str {
-    MDS_STATUSES
+/// The statuses every tier blocks unless it says otherwise: revocation and the compromises
+/// (the core library's default blocking list).
+pub fn mds_block_default() -> Vec<&'static str> {
+    AuthenticatorStatus::default_blocking()
         .iter()
-        .find(|k| **k == s)
-        .copied()
+        .filter_map(AuthenticatorStatus::known_name)
+        .collect()
+}
+
+/// A stored status as a known MDS3 name, or `OTHER` for a name passkeyd does not know.
+pub fn mds_status_name(s: &str) -> &'static str {
+    AuthenticatorStatus::from_name(s)
+        .known_name()
         .unwrap_or("OTHER")
 }
 
@@ -219,7 +199,7 @@ fn builtin_tiers() -> Vec<Tier> {
         aaguid_allow: Vec::new(),
         aaguid_deny: Vec::new(),
         min_ial: None,
-        mds_block: MDS_BLOCK_DEFAULT.to_vec(),
+        mds_block: mds_block_default(),
     };
     vec![
         tier("tier1", 2, true, UvRule::Preferred, false),
@@ -301,10 +281,8 @@ impl Policy {
                     Some(list) => list
                         .iter()
                         .map(|n| {
-                            MDS_STATUSES
-                                .iter()
-                                .find(|k| **k == n.as_str())
-                                .copied()
+                            AuthenticatorStatus::from_name(n)
+                                .known_name()
                                 .ok_or_else(|| {
                                     format!("{key}.mds_block: {n:?} is not a FIDO metadata status (e.g. \"UPDATE_AVAILABLE\")")
                                 })
@@ -312,7 +290,7 @@ impl Policy {
                         .collect::<Result<_, _>>()?,
                     None => base
                         .as_ref()
-                        .map_or_else(|| MDS_BLOCK_DEFAULT.to_vec(), |b| b.mds_block.clone()),
+                        .map_or_else(mds_block_default, |b| b.mds_block.clone()),
                 },
             };
             if tier.aal == 3
