@@ -186,9 +186,11 @@ pub fn simulate(
 ) -> Option<usize> {
     let mut st = TrustState::new(start, 0.0);
     let mut recent = Vec::with_capacity(trust.smoothing + 1);
+    let mut decay = (f64::NAN, 1.0);
     for (i, &a) in anomalies.iter().enumerate() {
         let d = trust.behaviour_delta(smoothed_anomaly(&mut recent, a, trust.smoothing));
-        if st.apply(trust, (i + 1) as f64 * seconds_between, d) != Decision::Allow {
+        let now = (i + 1) as f64 * seconds_between;
+        if st.apply_cached(trust, now, d, &mut decay) != Decision::Allow {
             return Some(i + 1);
         }
     }
@@ -210,9 +212,8 @@ pub fn build_streams(
     splits: &[CmuSplit],
     cfg: &StreamConfig,
 ) -> Result<(Vec<SubjectStreams>, Vec<SubjectStreams>), TrainError> {
-    let mut test = Vec::with_capacity(splits.len());
-    let mut dev = Vec::with_capacity(splits.len());
-    for s in splits {
+    let per_subject = parallel_map(splits.len(), |i| {
+        let s = &splits[i];
         let (mut t, mut d) = detector_streams(cfg.detector, s, cfg)?;
         if let Some(second) = cfg.second_detector {
             // equal-weight average of the two detectors' normalised anomalies
@@ -220,10 +221,46 @@ pub fn build_streams(
             average_into(&mut t, &t2);
             average_into(&mut d, &d2);
         }
+        Ok((t, d))
+    });
+    let mut test = Vec::with_capacity(splits.len());
+    let mut dev = Vec::with_capacity(splits.len());
+    for r in per_subject {
+        let (t, d) = r?;
         test.push(t);
         dev.push(d);
     }
     Ok((test, dev))
+}
+
+/// `(0..n).map(f)` spread over the available cores (interleaved, results in order). The
+/// subjects' models are independent, so the result does not depend on the number of threads.
+pub(crate) fn parallel_map<R: Send>(n: usize, f: impl Fn(usize) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |p| p.get())
+        .clamp(1, n.max(1));
+    let f = &f;
+    let mut tagged: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..n)
+                        .step_by(threads)
+                        .map(|i| (i, f(i)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                Err(e) => std::panic::resume_unwind(e),
+            })
+            .collect()
+    });
+    tagged.sort_by_key(|(i, _)| *i);
+    tagged.into_iter().map(|(_, r)| r).collect()
 }
 
 fn average_into(a: &mut SubjectStreams, b: &SubjectStreams) {
@@ -584,7 +621,16 @@ pub fn tune_trust(
     min_genuine: f64,
 ) -> TrustConfig {
     let mut best: Option<(f64, f64, TrustConfig)> = None;
+    let genuine_allowed = dev.len() as f64 * (1.0 - min_genuine) + 1e-9;
     let mut consider = |t: TrustConfig| {
+        // reject on the genuine streams first (cheap) before running the impostor streams
+        let interrupted = dev
+            .iter()
+            .filter(|s| simulate(&t, cfg.start, cfg.seconds_between, &s.genuine).is_some())
+            .count();
+        if interrupted as f64 > genuine_allowed {
+            return;
+        }
         let r = stream_stats(&t, cfg, dev);
         if r.genuine_never_interrupted + 1e-12 < min_genuine {
             return;
