@@ -1,8 +1,15 @@
 //! The CMU keystroke benchmark (Killourhy & Maxion 2009) on the real data file.
 
 use passkeyd_risk::detectors::DetectorKind;
+use passkeyd_risk::discriminative::{
+    Classifier, DiscriminativeParams, LogisticParams, SeenImpostors, StreamReportRow,
+    discriminative_streams, stream_report,
+};
 use passkeyd_risk::eval::{CmuData, evaluate_detector, parse_cmu_csv};
-use passkeyd_risk::stream::{StreamConfig, evaluate_streams};
+use passkeyd_risk::forest::ForestParams;
+use passkeyd_risk::stream::{
+    StreamConfig, StreamResult, build_streams, length_adjusted, stream_stats, tune_trust,
+};
 use std::io::Read;
 use std::sync::OnceLock;
 
@@ -67,12 +74,27 @@ fn own_detector_beats_literature() {
     );
 }
 
+/// The stream report (`passkeyd risk eval keystroke --stream`), computed once for the tests
+/// below: tuning and test rows of the genuine-only model, the impostor-aware model with unseen
+/// impostors and the seen-impostor variant.
+fn report() -> &'static [StreamReportRow] {
+    static REPORT: OnceLock<Vec<StreamReportRow>> = OnceLock::new();
+    REPORT.get_or_init(|| stream_report(&data().splits(), 0.97).expect("stream report"))
+}
+
+fn test_row(model: &str) -> &'static StreamResult {
+    &report()
+        .iter()
+        .find(|r| r.model == model && r.stream == "test")
+        .expect("row")
+        .result
+}
+
 /// Regression guard at the level measured when the stream model was committed (see
-/// docs/continuous-auth.md); the issue's targets are in `stream_meets_issue_targets`.
+/// docs/continuous-auth.md).
 #[test]
 fn stream_evaluation_regression_guard() {
-    let splits = data().splits();
-    let (_, _, t) = evaluate_streams(&splits, &StreamConfig::default(), 0.97).expect("streams");
+    let t = test_row("genuine-only");
     assert_eq!(t.genuine_streams, 51);
     assert_eq!(t.impostor_streams, 51 * 50);
     assert!(t.genuine_never_interrupted >= 0.92, "{t:?}");
@@ -80,14 +102,180 @@ fn stream_evaluation_regression_guard() {
     assert!(t.impostor_caught_within_10 >= 0.865, "{t:?}");
 }
 
-/// The issue's operating point (>= 95% genuine streams never interrupted, ANIA <= 3, no
-/// impostor stream surviving 10 typings). Not reached yet: run with `--ignored`.
+/// Regression guard of the impostor-aware model (unseen impostors, 2-fold) at its measured
+/// level: 93 of 102 genuine stream runs never interrupted, ANIA 2.49, 97.1 % of impostor streams
+/// caught within 10 typings.
 #[test]
-#[ignore = "stream targets of issue #6 not reached yet (see docs/continuous-auth.md)"]
+fn impostor_aware_stream_regression_guard() {
+    let t = test_row("impostor-aware");
+    // each genuine stream under both fold models; each impostor stream exactly once
+    assert_eq!(t.genuine_streams, 2 * 51);
+    assert_eq!(t.impostor_streams, 51 * 50);
+    assert!(t.genuine_never_interrupted >= 0.91, "{t:?}");
+    assert!(t.ania <= 2.5, "{t:?}");
+    assert!(t.impostor_caught_within_5 >= 0.945, "{t:?}");
+    assert!(t.impostor_caught_within_10 >= 0.97, "{t:?}");
+    let seen = test_row("impostor-aware-seen");
+    assert_eq!((seen.genuine_streams, seen.impostor_streams), (51, 51 * 50));
+}
+
+/// The target operating point (>= 95% genuine streams never interrupted, ANIA <= 3, no
+/// impostor stream surviving 10 typings), checked on the impostor-aware model with unseen
+/// impostors. Its ANIA meets the target; the other two do not yet: run with `--ignored`.
+#[test]
+#[ignore = "stream targets not all reached yet (see docs/continuous-auth.md)"]
 fn stream_meets_issue_targets() {
-    let splits = data().splits();
-    let (_, _, t) = evaluate_streams(&splits, &StreamConfig::default(), 0.97).expect("streams");
+    let t = test_row("impostor-aware");
     assert!(t.genuine_never_interrupted >= 0.95, "{t:?}");
     assert!(t.ania <= 3.0, "{t:?}");
     assert!(t.impostor_caught_within_10 >= 1.0, "{t:?}");
+}
+
+/// Tuning-stream figures (training data only; no test figures) of the impostor-aware variants
+/// compared when its hyperparameters were chosen (see docs/continuous-auth.md). Prints a table.
+#[test]
+#[ignore = "prints the hyperparameter comparison; about 1 minute in release"]
+fn impostor_aware_variants_on_tuning_streams() {
+    let splits = data().splits();
+    let cfg = StreamConfig::default();
+    let (gt, gd) = build_streams(&splits, &cfg).expect("streams");
+    let base = DiscriminativeParams::default();
+    let forest = |mtry: usize, max_depth: usize, min_split: u32| ForestParams {
+        mtry,
+        max_depth,
+        min_split,
+        ..base.forest.clone()
+    };
+    let logistic = |lambda: f64| DiscriminativeParams {
+        classifier: Classifier::Logistic,
+        negatives_per_session: 10,
+        logistic: LogisticParams {
+            lambda,
+            ..LogisticParams::default()
+        },
+        ..base.clone()
+    };
+    let with_forest = |f: ForestParams, per: usize, w: f64| DiscriminativeParams {
+        forest: f,
+        negatives_per_session: per,
+        ensemble_weight: w,
+        ..base.clone()
+    };
+    let variants: Vec<(String, DiscriminativeParams, bool)> = vec![
+        ("logistic, lambda 0.001".into(), logistic(0.001), false),
+        ("logistic, lambda 0.01".into(), logistic(0.01), false),
+        ("logistic, lambda 0.1".into(), logistic(0.1), false),
+        (
+            "logistic, lambda 0.1, + ensemble x2".into(),
+            DiscriminativeParams {
+                ensemble_weight: 2.0,
+                ..logistic(0.1)
+            },
+            true,
+        ),
+        (
+            "logistic, lambda 1, + ensemble x2".into(),
+            DiscriminativeParams {
+                ensemble_weight: 2.0,
+                ..logistic(1.0)
+            },
+            true,
+        ),
+        (
+            "forest mtry 6, 10/session".into(),
+            with_forest(forest(0, 16, 4), 10, 1.0),
+            false,
+        ),
+        (
+            "forest mtry 6, 10/session, + ensemble".into(),
+            with_forest(forest(0, 16, 4), 10, 1.0),
+            true,
+        ),
+        (
+            "forest mtry 6, 20/session, + ensemble x0.5".into(),
+            with_forest(forest(0, 16, 4), 20, 0.5),
+            true,
+        ),
+        (
+            "forest mtry 6, 20/session, + ensemble".into(),
+            with_forest(forest(0, 16, 4), 20, 1.0),
+            true,
+        ),
+        (
+            "forest mtry 6, 20/session, + ensemble x1.5".into(),
+            with_forest(forest(0, 16, 4), 20, 1.5),
+            true,
+        ),
+        (
+            "forest mtry 6, all 50/session, + ensemble".into(),
+            with_forest(forest(0, 16, 4), 0, 1.0),
+            true,
+        ),
+        (
+            "forest mtry 3, 20/session, + ensemble (shipped)".into(),
+            base.clone(),
+            true,
+        ),
+        (
+            "forest mtry 12, 20/session, + ensemble".into(),
+            with_forest(forest(12, 16, 4), 20, 1.0),
+            true,
+        ),
+        (
+            "forest mtry 6, depth 8, 20/session, + ensemble".into(),
+            with_forest(forest(0, 8, 4), 20, 1.0),
+            true,
+        ),
+        (
+            "forest mtry 6, min split 10, 20/session, + ensemble".into(),
+            with_forest(forest(0, 16, 10), 20, 1.0),
+            true,
+        ),
+        (
+            "forest mtry 6, 100 trees, 20/session, + ensemble".into(),
+            with_forest(
+                ForestParams {
+                    trees: 100,
+                    ..forest(0, 16, 4)
+                },
+                20,
+                1.0,
+            ),
+            true,
+        ),
+        (
+            "forest mtry 6, all 50/session, + ensemble x0.5".into(),
+            with_forest(forest(0, 16, 4), 0, 0.5),
+            true,
+        ),
+        (
+            "forest mtry 12, depth 8, 20/session, + ensemble".into(),
+            with_forest(forest(12, 8, 4), 20, 1.0),
+            true,
+        ),
+        (
+            "forest mtry 12, min split 10, 20/session, + ensemble".into(),
+            with_forest(forest(12, 16, 10), 20, 1.0),
+            true,
+        ),
+    ];
+    for (name, p, ensemble) in variants {
+        let t0 = std::time::Instant::now();
+        let go = ensemble.then_some((&gt[..], &gd[..]));
+        let (test, dev) =
+            discriminative_streams(&splits, &p, SeenImpostors::Unseen, go).expect("streams");
+        let secs = t0.elapsed().as_secs_f64();
+        // the genuine requirement needs the test streams' length only, not their scores
+        let tuned = tune_trust(&cfg.trust, &cfg, &dev, length_adjusted(0.97, &dev, &test));
+        drop(test);
+        let r = stream_stats(&tuned, &cfg, &dev);
+        println!(
+            "{name:<55} tuning: genuine never interrupted {:.1}%, ANIA {:.2}, within 5 {:.1}%, within 10 {:.1}%, never {} ({secs:.1} s to build)",
+            100.0 * r.genuine_never_interrupted,
+            r.ania,
+            100.0 * r.impostor_caught_within_5,
+            100.0 * r.impostor_caught_within_10,
+            r.impostor_never_caught
+        );
+    }
 }

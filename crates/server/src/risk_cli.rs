@@ -3,10 +3,10 @@
 
 use passkeyd_risk::det::{averaged_det, det_svg};
 use passkeyd_risk::detectors::DetectorKind;
+use passkeyd_risk::discriminative::stream_report;
 use passkeyd_risk::eval::{DetectorResult, evaluate_detector, parse_cmu_csv};
 use passkeyd_risk::forest::ForestParams;
 use passkeyd_risk::mouse::{LabelledSession, evaluate_mouse, parse_balabit, session_features};
-use passkeyd_risk::stream::{StreamConfig, evaluate_streams};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -161,54 +161,17 @@ pub fn keystroke_report(
         std::fs::write(p, svg).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     if stream {
-        let cfg = StreamConfig::default();
-        let (tuned, dev, test) =
-            evaluate_streams(&splits, &cfg, 0.97).map_err(|e| e.to_string())?;
-        for (set, r) in [("tuning", &dev), ("test", &test)] {
+        let rows = stream_report(&splits, 0.97).map_err(|e| e.to_string())?;
+        for r in &rows {
             if json {
-                let v = serde_json::json!({
-                    "stream": set,
-                    "detector": cfg.detector.name(),
-                    "genuine_streams": r.genuine_streams,
-                    "impostor_streams": r.impostor_streams,
-                    "anga": r.anga,
-                    "ania": r.ania,
-                    "genuine_never_interrupted": r.genuine_never_interrupted,
-                    "impostor_caught_within_5": r.impostor_caught_within_5,
-                    "impostor_caught_within_10": r.impostor_caught_within_10,
-                    "impostor_never_caught": r.impostor_never_caught,
-                    "impostor_max_actions": r.impostor_max_actions,
-                    "genuine_lockouts_with_restart": r.genuine_lockouts_with_restart,
-                    "anga_with_restart": r.anga_with_restart,
-                    "trust": tuned,
-                });
+                let v = serde_json::to_value(r).map_err(|e| e.to_string())?;
                 out += &format!("{v}\n");
             } else {
-                out += &format!(
-                    "stream[{set}]: {} genuine / {} impostor streams; ANGA {:.1}, ANIA {:.2}, genuine never interrupted {:.1}%, impostors caught within 5 {:.1}%, within 10 {:.1}%, never {}; with step-up restarts: {} genuine lockouts, ANGA {:.1}\n",
-                    r.genuine_streams,
-                    r.impostor_streams,
-                    r.anga,
-                    r.ania,
-                    100.0 * r.genuine_never_interrupted,
-                    100.0 * r.impostor_caught_within_5,
-                    100.0 * r.impostor_caught_within_10,
-                    r.impostor_never_caught,
-                    r.genuine_lockouts_with_restart,
-                    r.anga_with_restart
-                );
+                out += &r.text();
+                if r.stream == "test" {
+                    out += &r.trust_text();
+                }
             }
-        }
-        if !json {
-            out += &format!(
-                "trust parameters (tuned on training-only streams): neutral {}, slope {}, reward_max {}, penalty_max {}, allow >= {}, suspend < {}\n",
-                tuned.neutral,
-                tuned.slope,
-                tuned.reward_max,
-                tuned.penalty_max,
-                tuned.allow_threshold,
-                tuned.suspend_threshold
-            );
         }
     }
     Ok(out)
