@@ -122,7 +122,7 @@ impl AppState {
                     // The embedded default keeps its secret file (older installs have one) and
                     // records it in the database too.
                     let file_secret = load_or_create_secret(&config.data_dir.join(SECRET_FILE))?;
-                    let s = SqliteStore::open(&config.database_path())
+                    let s = SqliteStore::open_with(&config.database_path(), config.sqlite_sync)
                         .await
                         .map_err(|e| StartupError(e.to_string()))?;
                     (Backend::Sqlite(s.clone()), Arc::new(s), file_secret)

@@ -96,6 +96,10 @@ pub struct AttestationSection {
 pub struct StoreSection {
     /// `postgres://...` for a shared PostgreSQL; unset for SQLite in the data directory.
     pub url: Option<String>,
+    /// SQLite only: `"full"` (the default: every commit reaches the disk before the answer)
+    /// or `"normal"` (no `fsync` per commit: a power cut or OS crash can undo the last
+    /// commits; a passkeyd crash cannot).
+    pub sqlite_sync: Option<String>,
 }
 
 /// `[ephemeral]` in the TOML file.
@@ -171,7 +175,10 @@ impl FileConfig {
             client_ip_header: get("PASSKEYD_CLIENT_IP_HEADER"),
             audit_checkpoint_every: parse_u64("PASSKEYD_AUDIT_CHECKPOINT_EVERY")?,
             admin_token: get("PASSKEYD_ADMIN_TOKEN"),
-            store: get("PASSKEYD_STORE_URL").map(|url| StoreSection { url: Some(url) }),
+            store: match (get("PASSKEYD_STORE_URL"), get("PASSKEYD_STORE_SQLITE_SYNC")) {
+                (None, None) => None,
+                (url, sqlite_sync) => Some(StoreSection { url, sqlite_sync }),
+            },
             ephemeral: match (
                 get("PASSKEYD_EPHEMERAL_URL"),
                 get("PASSKEYD_EPHEMERAL_KEY_PREFIX"),
@@ -218,6 +225,7 @@ impl FileConfig {
             store: match (self.store, over.store) {
                 (Some(base), Some(over)) => Some(StoreSection {
                     url: over.url.or(base.url),
+                    sqlite_sync: over.sqlite_sync.or(base.sqlite_sync),
                 }),
                 (base, over) => over.or(base),
             },
@@ -314,6 +322,8 @@ pub struct Config {
     pub token_audiences: Vec<String>,
     /// Shared PostgreSQL (`postgres://...`); `None`: SQLite in the data directory.
     pub store_url: Option<String>,
+    /// When SQLite commits reach the disk.
+    pub sqlite_sync: crate::store::sqlite::SqliteSync,
     /// Shared Redis (`redis://...`); `None`: challenges in process memory.
     pub ephemeral_url: Option<String>,
     /// Prefix of every Redis key.
@@ -409,7 +419,17 @@ impl Config {
             Some(list) if !list.is_empty() => list,
             _ => vec![origins[0].clone()],
         };
-        let store_url = f.store.and_then(|s| s.url).filter(|u| !u.trim().is_empty());
+        let store = f.store.unwrap_or_default();
+        let sqlite_sync = match store.sqlite_sync.as_deref().map(str::trim) {
+            None | Some("full") => crate::store::sqlite::SqliteSync::Full,
+            Some("normal") => crate::store::sqlite::SqliteSync::Normal,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "store sqlite_sync: expected \"full\" or \"normal\", found {other:?}"
+                )));
+            }
+        };
+        let store_url = store.url.filter(|u| !u.trim().is_empty());
         if let Some(url) = &store_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
@@ -470,6 +490,7 @@ impl Config {
             policy,
             attestation_roots: f.attestation.and_then(|a| a.roots).unwrap_or_default(),
             store_url,
+            sqlite_sync,
             ephemeral_url,
             ephemeral_key_prefix: key_prefix
                 .unwrap_or_else(|| crate::ephemeral::redis::DEFAULT_PREFIX.to_owned()),
@@ -595,6 +616,7 @@ mod tests {
         let flags = FileConfig {
             store: Some(StoreSection {
                 url: Some("postgresql://flag@db/p".into()),
+                ..StoreSection::default()
             }),
             ..FileConfig::default()
         };
@@ -605,10 +627,33 @@ mod tests {
     }
 
     #[test]
+    fn sqlite_sync_is_full_unless_set_and_env_wins_over_the_file() {
+        use crate::store::sqlite::SqliteSync;
+        assert_eq!(
+            Config::resolve(FileConfig::default()).unwrap().sqlite_sync,
+            SqliteSync::Full
+        );
+        let file = FileConfig::from_toml("[store]\nsqlite_sync = \"full\"\n").unwrap();
+        let env = FileConfig::from_env(|k| {
+            (k == "PASSKEYD_STORE_SQLITE_SYNC").then(|| "normal".to_owned())
+        })
+        .unwrap();
+        let c = Config::resolve(file.overlay(env)).unwrap();
+        assert_eq!((c.sqlite_sync, c.store_url), (SqliteSync::Normal, None));
+        let e = Config::resolve(FileConfig::from_toml("[store]\nsqlite_sync = \"off\"\n").unwrap())
+            .unwrap_err();
+        assert!(
+            e.0.contains("sqlite_sync") && e.0.contains("\"off\""),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn backend_urls_of_another_kind_are_refused_without_echoing_them() {
         let e = Config::resolve(FileConfig {
             store: Some(StoreSection {
                 url: Some("mysql://root:hunter2@db/p".into()),
+                ..StoreSection::default()
             }),
             ..FileConfig::default()
         })

@@ -54,10 +54,10 @@ impl ServeArgs {
             origins: (!self.origins.is_empty()).then(|| self.origins.clone()),
             data_dir: self.data_dir.clone(),
             log_format: self.log_format.clone(),
-            store: self
-                .store
-                .clone()
-                .map(|url| crate::config::StoreSection { url: Some(url) }),
+            store: self.store.clone().map(|url| crate::config::StoreSection {
+                url: Some(url),
+                ..Default::default()
+            }),
             ephemeral: self
                 .ephemeral
                 .clone()

@@ -1135,10 +1135,26 @@ async fn signing_in_again_replaces_the_browsers_previous_session() {
     let list = c.get("/api/sessions").await;
     assert_eq!(list.json.as_array().unwrap().len(), 1, "{:?}", list.json);
     let mut stale = app.client();
-    stale.cookies.insert("passkeyd_session".into(), first);
+    stale
+        .cookies
+        .insert("passkeyd_session".into(), first.clone());
     assert_error(
         &stale.get("/api/session").await,
         StatusCode::UNAUTHORIZED,
         "unauthenticated",
     );
+    // The old session is not looked up, only revoked by its hash: a cookie naming a revoked,
+    // unknown or malformed session neither blocks the sign-in nor touches anyone else's.
+    let current = c.cookies["passkeyd_session"].clone();
+    for leftover in [first, "A".repeat(43), "not a token".into()] {
+        let mut other = app.client();
+        other.cookies.insert("passkeyd_session".into(), leftover);
+        assert_eq!(
+            sign_in(&mut other, &mut auth, None).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(other.get("/api/session").await.status, StatusCode::OK);
+    }
+    assert_eq!(c.cookies["passkeyd_session"], current);
+    assert_eq!(c.get("/api/session").await.status, StatusCode::OK);
 }

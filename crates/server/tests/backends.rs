@@ -13,8 +13,8 @@ use passkeyd_server::ephemeral::redis::RedisChallenges;
 use passkeyd_server::store::postgres::PgStore;
 use passkeyd_server::store::sqlite::SqliteStore;
 use passkeyd_server::store::{
-    AuditEvent, CounterAdvance, Credential, CredentialStatus, DeleteOutcome, Session, Store,
-    StoreError, User,
+    AuditEvent, CounterAdvance, Credential, CredentialStatus, DeleteOutcome, Session, SignInWrite,
+    Store, StoreError, User,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -427,6 +427,158 @@ mod store_cases {
         );
     }
 
+    pub async fn a_credential_comes_with_its_owner(s: Arc<dyn Store>) {
+        let (ada, bob) = (user("ada"), user("bob"));
+        let (a, b) = (credential(&ada, b"\x01a"), credential(&bob, b"\x02b"));
+        s.create_account(&ada, &a, &ev()).await.unwrap();
+        s.create_account(&bob, &b, &ev()).await.unwrap();
+        assert_eq!(
+            s.credential_with_owner(&a.id).await.unwrap(),
+            Some((a.clone(), Some(ada.clone())))
+        );
+        assert_eq!(
+            s.credential_with_owner(&b.id).await.unwrap(),
+            Some((b, Some(bob)))
+        );
+        assert_eq!(s.credential_with_owner(b"\x09zz").await.unwrap(), None);
+    }
+
+    pub async fn batched_sign_ins_commit_together_in_order(s: Arc<dyn Store>) {
+        assert!(s.complete_sign_ins(&[]).await.unwrap().is_empty());
+        let (ada, bob) = (user("ada"), user("bob"));
+        let (a, b) = (credential(&ada, b"\x01a"), credential(&bob, b"\x02b"));
+        s.create_account(&ada, &a, &ev()).await.unwrap();
+        s.create_account(&bob, &b, &ev()).await.unwrap();
+        let old = session(&bob, &b.id, 9);
+        s.create_session(&old).await.unwrap();
+        let (head_seq, _) = s.audit_head().await.unwrap();
+        let write = |c: &Credential, owner: &User, to: u32, tag: u8, replacing| SignInWrite {
+            credential_id: c.id.clone(),
+            advance: advance(c, to),
+            session: session(owner, &c.id, tag),
+            replacing,
+            audit: AuditEvent::new("sign_in", format!("user:{}", owner.username), "success"),
+        };
+        let batch = [
+            write(&a, &ada, 1, 1, None),
+            // The same assertion again in the same batch: the first use won, this one loses.
+            write(&a, &ada, 1, 2, None),
+            write(&b, &bob, 3, 3, Some(old.id_hash)),
+        ];
+        assert_eq!(
+            s.complete_sign_ins(&batch).await.unwrap(),
+            vec![true, false, true]
+        );
+        assert!(
+            s.session_by_hash(&batch[0].session.id_hash)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            s.session_by_hash(&batch[1].session.id_hash).await.unwrap(),
+            None
+        );
+        assert!(
+            s.session_by_hash(&batch[2].session.id_hash)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let old_now = s.session_by_hash(&old.id_hash).await.unwrap().unwrap();
+        assert!(old_now.revoked_at.is_some());
+        let (a2, b2) = (
+            s.credential_by_id(&a.id).await.unwrap().unwrap(),
+            s.credential_by_id(&b.id).await.unwrap().unwrap(),
+        );
+        assert_eq!((a2.sign_count, a2.use_count), (1, 1));
+        assert_eq!((b2.sign_count, b2.use_count), (3, 1));
+        // Two audit events, numbered after the head and chained to it, in batch order.
+        let events = s.audit_events(head_seq, 10).await.unwrap();
+        assert_eq!(
+            events
+                .iter()
+                .map(|e| (e.seq, e.actor.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(head_seq + 1, "user:ada"), (head_seq + 2, "user:bob")]
+        );
+        assert_eq!(events[1].prev_hash, events[0].hash);
+        for e in &events {
+            assert_eq!(e.hash, e.compute_hash());
+        }
+        assert_eq!(
+            s.audit_head().await.unwrap(),
+            (head_seq + 2, events[1].hash.clone())
+        );
+        // A batch where every compare-and-set loses writes nothing.
+        let (seq_before, _) = s.audit_head().await.unwrap();
+        assert_eq!(
+            s.complete_sign_ins(&[write(&a, &ada, 1, 4, None)])
+                .await
+                .unwrap(),
+            vec![false]
+        );
+        assert_eq!(s.audit_head().await.unwrap().0, seq_before);
+    }
+
+    pub async fn concurrent_sign_ins_share_commits_and_win_once(s: Arc<dyn Store>) {
+        use passkeyd_server::services::group_commit::SignInWriter;
+        let writer = SignInWriter::start(s.clone());
+        let ada = user("ada");
+        let a = credential(&ada, b"\x01a");
+        s.create_account(&ada, &a, &ev()).await.unwrap();
+        let mut others = Vec::new();
+        for i in 0..8u8 {
+            let u = user(&format!("user{i}"));
+            let c = credential(&u, &[0x10, i]);
+            s.create_account(&u, &c, &ev()).await.unwrap();
+            others.push((u, c));
+        }
+        let (head_seq, _) = s.audit_head().await.unwrap();
+        let mut tasks = Vec::new();
+        // 16 uses of one assertion (same expected counter state) beside 8 independent sign-ins.
+        for tag in 0..16u8 {
+            let w = SignInWrite {
+                credential_id: a.id.clone(),
+                advance: advance(&a, 1),
+                session: session(&ada, &a.id, tag),
+                replacing: None,
+                audit: ev(),
+            };
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                (true, writer.complete(w).await.unwrap())
+            }));
+        }
+        for (i, (u, c)) in others.iter().enumerate() {
+            let w = SignInWrite {
+                credential_id: c.id.clone(),
+                advance: advance(c, 7),
+                session: session(u, &c.id, 100 + u8::try_from(i).unwrap()),
+                replacing: None,
+                audit: ev(),
+            };
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                (false, writer.complete(w).await.unwrap())
+            }));
+        }
+        let (mut same_won, mut others_won) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                (true, won) => same_won += usize::from(won),
+                (false, won) => others_won += usize::from(won),
+            }
+        }
+        assert_eq!((same_won, others_won), (1, 8));
+        let events = s.audit_events(head_seq, 100).await.unwrap();
+        assert_eq!(events.len(), 9);
+        for pair in events.windows(2) {
+            assert_eq!(pair[1].seq, pair[0].seq + 1);
+            assert_eq!(pair[1].prev_hash, pair[0].hash);
+        }
+    }
+
     pub async fn suspended_credentials_do_not_advance(s: Arc<dyn Store>) {
         let ada = user("ada");
         let c = Credential {
@@ -635,6 +787,9 @@ suite!(store_cases in backend: sqlite, postgres => [
     concurrent_deletes_never_remove_the_last_passkey,
     the_counter_advances_once_per_value_read,
     sign_in_is_all_or_nothing,
+    batched_sign_ins_commit_together_in_order,
+    a_credential_comes_with_its_owner,
+    concurrent_sign_ins_share_commits_and_win_once,
     suspended_credentials_do_not_advance,
     sessions_are_listed_touched_and_revoked,
     the_first_shared_secret_wins,

@@ -545,6 +545,21 @@ impl FromRequestParts<AppState> for MaybeSession {
     }
 }
 
+/// The hash of the session cookie the request carries, if it has the shape of one, without a
+/// lookup: for a sign-in, which replaces whatever session the browser had (revoking a hash
+/// that names no live session changes nothing), and so needs no query to find it.
+pub struct SessionCookie(pub Option<[u8; 32]>);
+
+impl FromRequestParts<AppState> for SessionCookie {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Error> {
+        Ok(Self(cookie(&parts.headers, SESSION_COOKIE).and_then(
+            |token| crate::services::sessions::token_hash(&token),
+        )))
+    }
+}
+
 /// A signed-in session; 401 `unauthenticated` without one.
 pub struct SignedIn(pub CurrentSession);
 

@@ -1,8 +1,8 @@
 //! `/api/webauthn/*`: registration, sign-in and the signed-in user's passkeys.
 
 use super::{
-    ApiJson, Ctx, MaybeSession, RawBody, SignedIn, audit_failure, audit_success, cookie,
-    set_cookie, with_cookies,
+    ApiJson, Ctx, MaybeSession, RawBody, SessionCookie, SignedIn, audit_failure, audit_success,
+    cookie, set_cookie, with_cookies,
 };
 use crate::app::AppState;
 use crate::error::Error;
@@ -299,7 +299,7 @@ pub async fn auth_start(
     ))]
 pub async fn auth_finish(
     State(state): State<AppState>,
-    MaybeSession(previous): MaybeSession,
+    SessionCookie(previous): SessionCookie,
     Ctx(ctx): Ctx,
     headers: HeaderMap,
     body: Result<RawBody, Error>,
@@ -310,7 +310,7 @@ pub async fn auth_finish(
             let key = cookie(&headers, CEREMONY_COOKIE);
             state
                 .ceremonies
-                .finish_authentication(previous.as_ref(), key.as_deref(), &body, &ctx)
+                .finish_authentication(previous, key.as_deref(), &body, &ctx)
                 .await
         }
         Err(Error::PayloadTooLarge) => Err(Error::PayloadTooLarge),

@@ -25,7 +25,7 @@ use super::{clean_name, ct_eq, now, random_bytes};
 use crate::ephemeral::{ChallengeStore, EphemeralError};
 use crate::error::Error;
 use crate::store::{
-    AuditEvent, CounterAdvance, Credential, CredentialStatus, Elevation, Store, User,
+    AuditEvent, CounterAdvance, Credential, CredentialStatus, Elevation, SignInWrite, Store, User,
 };
 use passkeyd_webauthn::aaguid::name_for;
 use passkeyd_webauthn::authentication::{CredentialRecord, VerifiedAssertion, verify_assertion};
@@ -210,6 +210,7 @@ pub struct Ceremonies {
     cancel_tokens: super::webhook::CancelTokens,
     public_url: String,
     mds_cache: std::sync::Mutex<Option<MdsCache>>,
+    sign_ins: super::group_commit::SignInWriter,
 }
 
 /// FIDO metadata statuses as sign-ins read them: all of them, reloaded after
@@ -232,6 +233,22 @@ fn ephemeral(e: EphemeralError) -> Error {
         EphemeralError::Full => Error::Busy,
         EphemeralError::Backend(e) => Error::Unavailable(e),
     }
+}
+
+fn parse_assertion(value: serde_json::Value) -> Result<AuthenticationResponseJSON, Error> {
+    serde_json::from_value(value).map_err(|e| {
+        Error::auth_failed(
+            "malformed_response",
+            format!("malformed AuthenticationResponseJSON: {e}"),
+        )
+    })
+}
+
+fn unknown_credential(response: &AuthenticationResponseJSON) -> Error {
+    Error::auth_failed(
+        "unknown_credential",
+        format!("unknown credential id {}", b64::encode(&response.raw_id)),
+    )
 }
 
 fn descriptor(c: &Credential) -> CredentialDescriptorJSON {
@@ -274,6 +291,7 @@ impl Ceremonies {
         settings: CeremonySettings,
     ) -> Self {
         Self {
+            sign_ins: super::group_commit::SignInWriter::start(store.clone()),
             store,
             challenges,
             sessions,
@@ -798,11 +816,13 @@ impl Ceremonies {
 
     /// `auth/finish`: `body` is an `AuthenticationResponseJSON` with a top-level
     /// `challengeKey` (or the key comes from the ceremony cookie). On success the browser's
-    /// previous session (`replacing`), if any, is revoked. Every failure is
+    /// previous session (`replacing`: the hash of the session cookie it sent, looked up by
+    /// nobody: revoking an unknown, expired or already revoked session changes nothing), if
+    /// any, is revoked. Every failure is
     /// [`Error::AuthenticationFailed`] with the precise reason for the log.
     pub async fn finish_authentication(
         &self,
-        replacing: Option<&CurrentSession>,
+        replacing: Option<[u8; 32]>,
         cookie_key: Option<&str>,
         body: &[u8],
         ctx: &RequestContext,
@@ -823,7 +843,7 @@ impl Ceremonies {
 
     async fn finish_authentication_inner(
         &self,
-        replacing: Option<&CurrentSession>,
+        replacing: Option<[u8; 32]>,
         cookie_key: Option<&str>,
         body: &[u8],
         ctx: &RequestContext,
@@ -851,7 +871,7 @@ impl Ceremonies {
                 ));
             }
         };
-        let (response, credential) = self.response_and_credential(value).await?;
+        let (response, credential, owner) = self.response_credential_owner(value).await?;
         if account.is_none() {
             *account = Some(handle_key(&credential.user_handle));
         }
@@ -880,7 +900,7 @@ impl Ceremonies {
             ));
         }
         let verified = self.verify(&state, &response, &credential, ctx).await?;
-        let Some(user) = self.store.user_by_handle(&credential.user_handle).await? else {
+        let Some(user) = owner else {
             return Err(Error::Internal("credential without an account".into()));
         };
         let assurance = self.policy.assess(&Facts {
@@ -910,18 +930,19 @@ impl Ceremonies {
             "counter_before": credential.sign_count,
         })
         .to_string();
-        // One transaction: the counter compare-and-set, the new session, and the revocation of
-        // the browser's previous session (a sign-in replaces it rather than leaving it alive
-        // beside the new one). A lost compare-and-set writes nothing.
+        // One transaction: the counter compare-and-set, the new session, the revocation of the
+        // browser's previous session (a sign-in replaces it rather than leaving it alive beside
+        // the new one) and the audit event, committed together with the other sign-ins waiting
+        // at this moment (group commit). A lost compare-and-set writes nothing.
         let advanced = self
-            .store
-            .complete_sign_in(
-                &credential.id,
-                &counter_advance(&credential, &verified, now()),
-                &new_session.session,
-                replacing.map(|old| &old.session.id_hash),
-                &event,
-            )
+            .sign_ins
+            .complete(SignInWrite {
+                credential_id: credential.id.clone(),
+                advance: counter_advance(&credential, &verified, now()),
+                session: new_session.session.clone(),
+                replacing,
+                audit: event,
+            })
             .await?;
         if !advanced {
             return Err(Error::auth_failed(
@@ -1194,19 +1215,24 @@ impl Ceremonies {
         &self,
         value: serde_json::Value,
     ) -> Result<(AuthenticationResponseJSON, Credential), Error> {
-        let response: AuthenticationResponseJSON = serde_json::from_value(value).map_err(|e| {
-            Error::auth_failed(
-                "malformed_response",
-                format!("malformed AuthenticationResponseJSON: {e}"),
-            )
-        })?;
+        let response = parse_assertion(value)?;
         let Some(credential) = self.store.credential_by_id(&response.raw_id).await? else {
-            return Err(Error::auth_failed(
-                "unknown_credential",
-                format!("unknown credential id {}", b64::encode(&response.raw_id)),
-            ));
+            return Err(unknown_credential(&response));
         };
         Ok((response, credential))
+    }
+
+    /// [`Ceremonies::response_and_credential`] with the owning account, in one query (sign-in).
+    async fn response_credential_owner(
+        &self,
+        value: serde_json::Value,
+    ) -> Result<(AuthenticationResponseJSON, Credential, Option<User>), Error> {
+        let response = parse_assertion(value)?;
+        let Some((credential, owner)) = self.store.credential_with_owner(&response.raw_id).await?
+        else {
+            return Err(unknown_credential(&response));
+        };
+        Ok((response, credential, owner))
     }
 
     /// §7.2 against the stored credential. A counter that went backwards (two copies of the

@@ -14,6 +14,7 @@ pub mod ceremonies;
 pub mod credentials;
 pub mod fake;
 pub mod geoip;
+pub mod group_commit;
 pub mod limits;
 pub mod policy;
 pub mod sessions;

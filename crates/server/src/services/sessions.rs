@@ -54,6 +54,13 @@ fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
+/// The stored hash of a session token (the cookie's value): SHA-256 of its 32 random bytes;
+/// None when the value is not shaped like a token.
+pub fn token_hash(token: &str) -> Option<[u8; 32]> {
+    let raw = b64::decode(token).ok()?;
+    (raw.len() == 32).then(|| sha256(&raw))
+}
+
 impl Sessions {
     /// Sessions that end after `idle` without a request or `absolute` after sign-in.
     pub fn new(store: Arc<dyn Store>, idle: Duration, absolute: Duration) -> Self {
@@ -124,13 +131,9 @@ impl Sessions {
 
     /// The session a cookie token names, if it is valid now; refreshes its activity time.
     pub async fn authenticate(&self, token: &str) -> Result<Option<CurrentSession>, Error> {
-        let Ok(raw) = b64::decode(token) else {
+        let Some(hash) = token_hash(token) else {
             return Ok(None);
         };
-        if raw.len() != 32 {
-            return Ok(None);
-        }
-        let hash = sha256(&raw);
         let Some(mut session) = self.store.session_by_hash(&hash).await? else {
             return Ok(None);
         };

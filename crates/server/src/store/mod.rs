@@ -130,6 +130,21 @@ pub struct CounterAdvance {
     pub last_used_at: i64,
 }
 
+/// The writes of one verified sign-in ([`Store::complete_sign_ins`]).
+#[derive(Debug, Clone)]
+pub struct SignInWrite {
+    /// The credential used.
+    pub credential_id: Vec<u8>,
+    /// Its counter compare-and-set.
+    pub advance: CounterAdvance,
+    /// The new session.
+    pub session: Session,
+    /// The hash of the browser's previous session, revoked by this sign-in.
+    pub replacing: Option<[u8; 32]>,
+    /// The `sign_in` audit event (numbered and chained when written).
+    pub audit: AuditEvent,
+}
+
 /// What [`Store::delete_credential`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeleteOutcome {
@@ -396,6 +411,17 @@ pub trait Store: Send + Sync + 'static {
     -> Result<Vec<Credential>, StoreError>;
     /// The credential with this id, whoever holds it.
     async fn credential_by_id(&self, id: &[u8]) -> Result<Option<Credential>, StoreError>;
+    /// A credential with the account that owns it, in one query (a sign-in needs both).
+    async fn credential_with_owner(
+        &self,
+        id: &[u8],
+    ) -> Result<Option<(Credential, Option<User>)>, StoreError> {
+        let Some(c) = self.credential_by_id(id).await? else {
+            return Ok(None);
+        };
+        let owner = self.user_by_handle(&c.user_handle).await?;
+        Ok(Some((c, owner)))
+    }
     /// Renames one of the account's credentials; false when it has no such credential.
     async fn rename_credential(
         &self,
@@ -420,7 +446,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Completes a verified sign-in in one transaction: the counter compare-and-set of
     /// [`Store::advance_counter`], then the new session, then the revocation of the session it
-    /// replaces. False (and nothing written) when the compare-and-set lost.
+    /// replaces, then the audit event. False (and nothing written) when the compare-and-set
+    /// lost.
     async fn complete_sign_in(
         &self,
         credential_id: &[u8],
@@ -428,7 +455,24 @@ pub trait Store: Send + Sync + 'static {
         session: &Session,
         replacing: Option<&[u8; 32]>,
         audit: &AuditEvent,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        let write = SignInWrite {
+            credential_id: credential_id.to_vec(),
+            advance: *advance,
+            session: session.clone(),
+            replacing: replacing.copied(),
+            audit: audit.clone(),
+        };
+        let won = self.complete_sign_ins(std::slice::from_ref(&write)).await?;
+        Ok(won.first().copied().unwrap_or(false))
+    }
+
+    /// Completes several verified sign-ins in one transaction (group commit: one durable
+    /// commit for all of them). Each is applied as [`Store::complete_sign_in`] would, in the
+    /// order given, so of two sign-ins with the same expected counter state only the first
+    /// wins. The answer has one element per sign-in: false when its compare-and-set lost
+    /// (nothing of it is written). An error means nothing at all was written.
+    async fn complete_sign_ins(&self, batch: &[SignInWrite]) -> Result<Vec<bool>, StoreError>;
 
     /// The secret stored under `name`, storing `candidate` first if there is none: every
     /// instance sharing the store gets the same value, whichever started first.

@@ -218,48 +218,67 @@ macro_rules! sql_store {
             conn: &mut <$db as sqlx::Database>::Connection,
             e: &AuditEvent,
         ) -> Result<i64, StoreError> {
-            // Lock the head row (PostgreSQL row lock, SQLite write lock) and take the next number.
-            let (seq, prev_hash): (i64, String) = sqlx::query_as(
-                "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
+            append_audits_on(conn, &[e]).await
+        }
+
+        /// Appends `events` in order, numbered and chained after the head; the last one's
+        /// number. Three statements whatever their count.
+        async fn append_audits_on(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            events: &[&AuditEvent],
+        ) -> Result<i64, StoreError> {
+            let n = i64::try_from(events.len()).map_err(backend)?;
+            // Lock the head row (PostgreSQL row lock, SQLite write lock) and take the numbers.
+            let (last, mut prev_hash): (i64, String) = sqlx::query_as(
+                "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
             )
+            .bind(n)
             .fetch_one(&mut *conn)
             .await
             .map_err(backend)?;
-            let mut e = e.clone();
-            e.seq = seq;
-            if e.at == 0 {
-                e.at = unix_now();
+            if n == 0 {
+                return Ok(last);
             }
-            e.prev_hash = prev_hash;
-            e.hash = e.compute_hash();
+            let at = unix_now();
+            let mut chained = Vec::with_capacity(events.len());
+            for (i, e) in (last - n + 1..).zip(events) {
+                let mut e = (*e).clone();
+                e.seq = i;
+                if e.at == 0 {
+                    e.at = at;
+                }
+                e.prev_hash = std::mem::take(&mut prev_hash);
+                e.hash = e.compute_hash();
+                prev_hash.clone_from(&e.hash);
+                chained.push(e);
+            }
             sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-                .bind(&e.hash)
+                .bind(&prev_hash)
                 .execute(&mut *conn)
                 .await
                 .map_err(backend)?;
-            sqlx::query(
+            let mut q = sqlx::QueryBuilder::<$db>::new(
                 "INSERT INTO audit_events (seq, at, actor, subject, event, outcome, credential_id, \
-                 aaguid, counter, origin, client_addr, details, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(e.seq)
-            .bind(e.at)
-            .bind(&e.actor)
-            .bind(&e.subject)
-            .bind(&e.event)
-            .bind(&e.outcome)
-            .bind(&e.credential_id)
-            .bind(&e.aaguid)
-            .bind(e.counter)
-            .bind(&e.origin)
-            .bind(&e.client_addr)
-            .bind(&e.details)
-            .bind(&e.prev_hash)
-            .bind(&e.hash)
-            .execute(&mut *conn)
-            .await
-            .map_err(backend)?;
-            Ok(seq)
+                 aaguid, counter, origin, client_addr, details, prev_hash, hash) ",
+            );
+            q.push_values(&chained, |mut row, e| {
+                row.push_bind(e.seq)
+                    .push_bind(e.at)
+                    .push_bind(&e.actor)
+                    .push_bind(&e.subject)
+                    .push_bind(&e.event)
+                    .push_bind(&e.outcome)
+                    .push_bind(&e.credential_id)
+                    .push_bind(&e.aaguid)
+                    .push_bind(e.counter)
+                    .push_bind(&e.origin)
+                    .push_bind(&e.client_addr)
+                    .push_bind(&e.details)
+                    .push_bind(&e.prev_hash)
+                    .push_bind(&e.hash);
+            });
+            q.build().execute(&mut *conn).await.map_err(backend)?;
+            Ok(last)
         }
 
         async fn insert_user_on<'c, E>(executor: E, user: &User) -> Result<(), StoreError>
@@ -306,6 +325,42 @@ macro_rules! sql_store {
             .await
             .map_err(backend)?;
             Ok(r.rows_affected() == 1)
+        }
+
+        async fn insert_sessions_on<'c, 's, E>(
+            executor: E,
+            sessions: impl IntoIterator<Item = &'s Session>,
+        ) -> Result<(), StoreError>
+        where
+            E: sqlx::Executor<'c, Database = $db>,
+        {
+            let mut rows = Vec::new();
+            for s in sessions {
+                let reasons = serde_json::to_string(&s.assurance_reasons).map_err(backend)?;
+                rows.push((s, reasons));
+            }
+            let mut q = sqlx::QueryBuilder::<$db>::new(
+                "INSERT INTO sessions (id_hash, public_id, user_handle, credential_id, user_verified, \
+                 authenticated_at, last_seen_at, expires_at, revoked_at, user_agent, aal, tier, \
+                 assurance_reasons) ",
+            );
+            q.push_values(rows, |mut row, (s, reasons)| {
+                row.push_bind(b64::encode(s.id_hash))
+                    .push_bind(s.public_id.clone())
+                    .push_bind(b64::encode(&s.user_handle))
+                    .push_bind(b64::encode(&s.credential_id))
+                    .push_bind(s.user_verified)
+                    .push_bind(s.authenticated_at)
+                    .push_bind(s.last_seen_at)
+                    .push_bind(s.expires_at)
+                    .push_bind(s.revoked_at)
+                    .push_bind(s.user_agent.clone())
+                    .push_bind(i64::from(s.aal))
+                    .push_bind(s.tier.clone())
+                    .push_bind(reasons);
+            });
+            q.build().execute(executor).await.map_err(backend)?;
+            Ok(())
         }
 
         async fn insert_session_on<'c, E>(executor: E, s: &Session) -> Result<(), StoreError>
@@ -419,6 +474,40 @@ macro_rules! sql_store {
                     .transpose()
             }
 
+            async fn credential_with_owner(
+                &self,
+                id: &[u8],
+            ) -> Result<Option<(Credential, Option<User>)>, StoreError> {
+                let Some(row) = sqlx::query(
+                    "SELECT c.*, u.username AS owner_username, \
+                     u.display_name AS owner_display_name, u.created_at AS owner_created_at, \
+                     u.required_tier AS owner_required_tier, u.group_name AS owner_group_name \
+                     FROM credentials c LEFT JOIN users u ON u.handle = c.user_handle \
+                     WHERE c.id = $1",
+                )
+                .bind(b64::encode(id))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?
+                else {
+                    return Ok(None);
+                };
+                let c = credential_from_row(&row)?;
+                let username: Option<String> = row.try_get("owner_username").map_err(backend)?;
+                let owner = match username {
+                    None => None,
+                    Some(username) => Some(User {
+                        handle: c.user_handle.clone(),
+                        username,
+                        display_name: row.try_get("owner_display_name").map_err(backend)?,
+                        created_at: row.try_get("owner_created_at").map_err(backend)?,
+                        required_tier: row.try_get("owner_required_tier").map_err(backend)?,
+                        group: row.try_get("owner_group_name").map_err(backend)?,
+                    }),
+                };
+                Ok(Some((c, owner)))
+            }
+
             async fn rename_credential(
                 &self,
                 user_handle: &[u8],
@@ -486,32 +575,46 @@ macro_rules! sql_store {
                 advance_counter_on(&self.pool, id, a).await
             }
 
-            async fn complete_sign_in(
+            async fn complete_sign_ins(
                 &self,
-                credential_id: &[u8],
-                advance: &CounterAdvance,
-                session: &Session,
-                replacing: Option<&[u8; 32]>,
-                audit: &AuditEvent,
-            ) -> Result<bool, StoreError> {
+                batch: &[SignInWrite],
+            ) -> Result<Vec<bool>, StoreError> {
+                if batch.is_empty() {
+                    return Ok(Vec::new());
+                }
                 let mut tx = self.pool.begin().await.map_err(backend)?;
-                if !advance_counter_on(&mut *tx, credential_id, advance).await? {
-                    return Ok(false);
+                let mut won = Vec::with_capacity(batch.len());
+                for w in batch {
+                    won.push(advance_counter_on(&mut *tx, &w.credential_id, &w.advance).await?);
                 }
-                insert_session_on(&mut *tx, session).await?;
-                if let Some(old) = replacing {
-                    sqlx::query(
-                        "UPDATE sessions SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL",
-                    )
-                    .bind(advance.last_used_at)
-                    .bind(b64::encode(old))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
+                let winners: Vec<&SignInWrite> = batch
+                    .iter()
+                    .zip(&won)
+                    .filter_map(|(w, &ok)| ok.then_some(w))
+                    .collect();
+                if winners.is_empty() {
+                    return Ok(won);
                 }
-                append_audit_on(&mut tx, audit).await?;
+                insert_sessions_on(&mut *tx, winners.iter().map(|w| &w.session)).await?;
+                let replaced: Vec<String> = winners
+                    .iter()
+                    .filter_map(|w| w.replacing.as_ref().map(b64::encode))
+                    .collect();
+                if !replaced.is_empty() {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE sessions SET revoked_at = ");
+                    q.push_bind(winners[0].advance.last_used_at);
+                    q.push(" WHERE revoked_at IS NULL AND id_hash IN (");
+                    let mut list = q.separated(", ");
+                    for h in replaced {
+                        list.push_bind(h);
+                    }
+                    q.push(")");
+                    q.build().execute(&mut *tx).await.map_err(backend)?;
+                }
+                let events: Vec<&AuditEvent> = winners.iter().map(|w| &w.audit).collect();
+                append_audits_on(&mut tx, &events).await?;
                 tx.commit().await.map_err(backend)?;
-                Ok(true)
+                Ok(won)
             }
 
             async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
