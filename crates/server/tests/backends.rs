@@ -999,3 +999,32 @@ async fn a_sign_in_stuck_behind_a_slow_transaction_fails_whole() {
     slow.close().await.unwrap();
     backend::drop_database(&name).await;
 }
+
+/// The write-ahead log reaches the database file by the background checkpointer, without a
+/// request having to do it (the automatic checkpoint of the requests' connection only starts at
+/// 20,000 pages, which these few writes are far from).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checkpoints_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("passkeyd.db");
+    let s = SqliteStore::open(&path).await.unwrap();
+    for i in 0..50u8 {
+        let u = user(&format!("user{i}"));
+        s.create_account(&u, &credential(&u, &[0x30, i]), &ev())
+            .await
+            .unwrap();
+    }
+    let written = std::fs::metadata(&path).unwrap().len();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&path).unwrap().len() == written {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {written} bytes: nothing was checkpointed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Everything in the log is now in the database file.
+    let (log, copied) = s.checkpoint().await.unwrap();
+    assert!(log > 0 && copied == log, "log {log} pages, {copied} copied");
+    s.close().await;
+}

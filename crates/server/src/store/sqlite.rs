@@ -15,7 +15,14 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    checkpoints: SqlitePool,
 }
+
+/// How often the background checkpointer copies the write-ahead log into the database.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+/// WAL size (pages) at which the connection serving requests checkpoints by itself: a safety
+/// net should the background checkpointer fall behind (SQLite's default is 1,000).
+const AUTOCHECKPOINT_PAGES: &str = "20000";
 
 /// When a commit reaches the disk (SQLite's `synchronous` in WAL mode).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,6 +55,7 @@ impl SqliteStore {
                 SqliteSync::Full => SqliteSynchronous::Full,
                 SqliteSync::Normal => SqliteSynchronous::Normal,
             })
+            .pragma("wal_autocheckpoint", AUTOCHECKPOINT_PAGES)
             .busy_timeout(Duration::from_secs(5));
         // One connection: SQLite admits one writer at a time, and several connections made
         // writers wait by sleeping and retrying (up to the busy timeout, then "database is
@@ -55,19 +63,62 @@ impl SqliteStore {
         // waited its turn, and keeps one page cache warm.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
         MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| backend(format!("migrations: {e}")))?;
-        Ok(Self { pool })
+        // Checkpoints (copying the log into the database file, with its fsync) run on a
+        // connection of their own, in PASSIVE mode: beside the requests' connection rather than
+        // on it, so sign-ins never queue behind one. PASSIVE takes no writer lock and never
+        // waits; what it cannot copy yet, the next round does.
+        let checkpoints = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
+        tokio::spawn(checkpoint_loop(checkpoints.clone()));
+        Ok(Self { pool, checkpoints })
     }
 
-    /// Closes the pool (waits for connections to be returned).
+    /// Copies what it can of the write-ahead log into the database file now (what the
+    /// background checkpointer does every [`CHECKPOINT_INTERVAL`]): the log's size in pages
+    /// and how many of them are now in the database file.
+    pub async fn checkpoint(&self) -> Result<(i64, i64), StoreError> {
+        checkpoint_on(&self.checkpoints).await
+    }
+
+    /// Closes the pools (waits for connections to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
+        self.checkpoints.close().await;
+    }
+}
+
+async fn checkpoint_on(pool: &SqlitePool) -> Result<(i64, i64), StoreError> {
+    let (_busy, log, done): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(pool)
+        .await
+        .map_err(backend)?;
+    Ok((log, done))
+}
+
+async fn checkpoint_loop(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = checkpoint_on(&pool).await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "WAL checkpoint failed; retrying in a second");
+        }
     }
 }
 
