@@ -74,7 +74,9 @@ async fn run(store: Arc<dyn Store>, mut jobs: mpsc::Receiver<Job>) {
                 }
             }
             Err(e) if writes.len() == 1 => {
-                let _ = replies.into_iter().next().map(|r| r.send(Err(e)));
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(e));
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, sign_ins = writes.len(), "batched sign-in write failed; writing each alone");

@@ -367,29 +367,7 @@ macro_rules! sql_store {
         where
             E: sqlx::Executor<'c, Database = $db>,
         {
-            sqlx::query(
-                "INSERT INTO sessions (id_hash, public_id, user_handle, credential_id, user_verified, \
-                 authenticated_at, last_seen_at, expires_at, revoked_at, user_agent, aal, tier, \
-                 assurance_reasons) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(b64::encode(s.id_hash))
-            .bind(&s.public_id)
-            .bind(b64::encode(&s.user_handle))
-            .bind(b64::encode(&s.credential_id))
-            .bind(s.user_verified)
-            .bind(s.authenticated_at)
-            .bind(s.last_seen_at)
-            .bind(s.expires_at)
-            .bind(s.revoked_at)
-            .bind(&s.user_agent)
-            .bind(i64::from(s.aal))
-            .bind(&s.tier)
-            .bind(serde_json::to_string(&s.assurance_reasons).map_err(backend)?)
-            .execute(executor)
-            .await
-            .map_err(backend)?;
-            Ok(())
+            insert_sessions_on(executor, std::iter::once(s)).await
         }
 
             #[async_trait]
