@@ -32,18 +32,35 @@
 //! other subject (sessions 2-4), so each impostor stream comes from a subject the model was
 //! trained against (never from the same repetitions).
 //!
+//! # Online adaptation ([`DiscriminativeParams::adapt_below`], [`DiscriminativeParams::drift_rate`])
+//!
+//! Users keep drifting after enrolment (the test sessions 5-8 are faster than sessions 1-4), which
+//! is what interrupts genuine streams. Within one stream, a sample whose *combined* anomaly
+//! (scorer plus genuine-only) is at or below `adapt_below` is taken as the user's:
+//!
+//! * it adapts the genuine-only template for the rest of the stream
+//!   ([`crate::stream::SessionAdapter`]: it joins the neighbour references and moves the robust
+//!   centre);
+//! * it moves the scorer's input drift estimate `d += drift_rate * ((x - m) - d)`, where `m` is
+//!   the mean of the user's training rows; the scorer then scores `x - d`.
+//!
+//! Only the stream's own past samples and the model's own scores decide; no label is used, and
+//! impostor streams adapt by the same rule as genuine ones. Without `adapt_below` the genuine-only
+//! template adapts on its own anomaly (the genuine-only model's rule) and the scorer never adapts.
+//!
 //! The scorer's output, the impostor log-odds divided by [`LOGIT_SCALE`] (plus the genuine-only
 //! anomaly), is the "normalised anomaly" the trust model consumes; the trust parameters are
 //! tuned on the tuning streams by [`crate::stream::tune_trust`] (the log-likelihood-ratio shape
 //! re-estimates its own calibration from those streams).
 
+use crate::confidence::{Calibration, TrustConfig};
+use crate::detectors::{Model, TrainError};
 use crate::eval::CmuSplit;
 use crate::forest::{Forest, ForestParams};
 use crate::stream::{
-    SESSION_REPS, StreamConfig, StreamResult, SubjectStreams, length_adjusted, stream_stats,
-    tune_trust,
+    ForwardModels, SESSION_REPS, SessionAdapter, StreamConfig, StreamResult, SubjectStreams,
+    length_adjusted, stream_stats, tune_trust,
 };
-use crate::{confidence::TrustConfig, detectors::TrainError};
 use serde::{Deserialize, Serialize};
 
 /// Impostor log-odds per unit of the anomaly handed to the trust model (puts the useful range of
@@ -301,22 +318,24 @@ fn session(s: &CmuSplit, k: usize) -> &[Vec<f64>] {
 
 /// Test and tuning streams (anomalies) of the discriminative model: one [`SubjectStreams`] per
 /// genuine user and fold (102 for the unseen protocol, 51 for the seen one), in user order.
-/// With `genuine_only = Some((test, tuning))` (the genuine-only model's streams from
-/// [`crate::stream::build_streams`], one per user), `ensemble_weight` times that model's
-/// normalised anomaly of the same sample is added to each anomaly.
+/// With `genuine_only = Some((models, cfg))` (the genuine-only models of
+/// [`crate::stream::forward_models`], one per user, and the stream configuration they were built
+/// with), `ensemble_weight` times that model's session-adapted normalised anomaly of the same
+/// sample is added to each anomaly (see [`DiscriminativeParams::adapt_below`] for which samples
+/// adapt it).
 pub fn discriminative_streams(
     splits: &[CmuSplit],
     params: &DiscriminativeParams,
     seen: SeenImpostors,
-    genuine_only: Option<(&[SubjectStreams], &[SubjectStreams])>,
+    genuine_only: Option<(&[ForwardModels], &StreamConfig)>,
 ) -> Result<(Vec<SubjectStreams>, Vec<SubjectStreams>), TrainError> {
     let n = splits.len();
     // every subject's four training sessions are sliced below (negatives, tuning streams)
     if splits.iter().any(|s| s.train.len() != 4 * SESSION_REPS) {
         return Err(TrainError::TooFewSamples);
     }
-    if let Some((t, d)) = genuine_only
-        && (t.len() != n || d.len() != n)
+    if let Some((m, _)) = genuine_only
+        && m.len() != n
     {
         return Err(TrainError::BadShape);
     }
@@ -347,6 +366,16 @@ pub struct DiscriminativeParams {
     pub negatives_per_session: usize,
     /// forest hyperparameters (with [`Classifier::Forest`])
     pub forest: ForestParams,
+    /// online template adaptation driven by the combined anomaly: a stream sample whose combined
+    /// anomaly (scorer + weighted genuine-only) is at or below this level adapts the genuine-only
+    /// template (see [`SessionAdapter`]) and the scorer's input drift for the rest of the stream.
+    /// `None`: the genuine-only template adapts on its own anomaly
+    /// ([`StreamConfig::adapt_below`]) and the scorer does not adapt.
+    pub adapt_below: Option<f64>,
+    /// scorer input drift: each adapted sample moves the estimated drift (the stream's typing
+    /// minus the user's training mean, per timing) by this fraction of the difference; the
+    /// scorer then sees the sample minus the drift (0 = off)
+    pub drift_rate: f64,
 }
 
 /// The per-user two-class scorer.
@@ -410,14 +439,10 @@ impl Default for DiscriminativeParams {
                 mtry: 3,
                 ..ForestParams::default()
             },
+            adapt_below: Some(0.0),
+            drift_rate: 0.02,
         }
     }
-}
-
-/// Position of subject `v` in user `u`'s list of other subjects (the order of
-/// [`CmuSplit::impostor_stream`] and [`CmuSplit::impostor_dev`]).
-fn other_index(u: usize, v: usize) -> usize {
-    if v < u { v } else { v - 1 }
 }
 
 fn user_streams(
@@ -425,7 +450,7 @@ fn user_streams(
     u: usize,
     params: &DiscriminativeParams,
     seen: SeenImpostors,
-    genuine_only: Option<(&[SubjectStreams], &[SubjectStreams])>,
+    genuine_only: Option<(&[ForwardModels], &StreamConfig)>,
 ) -> Result<Vec<(SubjectStreams, SubjectStreams)>, TrainError> {
     let n = splits.len();
     let su = &splits[u];
@@ -458,8 +483,10 @@ fn user_streams(
             negatives_of(&splits[v], params.negatives_per_session, &mut neg);
         }
         let model = Scorer::train(&su.train, &neg, params)?;
-        let score = |v: &[Vec<f64>]| v.iter().map(|x| model.anomaly(x)).collect::<Vec<_>>();
-        let mut test = SubjectStreams {
+        let mean = crate::linalg::col_means(&su.train);
+        let g = genuine_only.map(|(m, cfg)| (&m[u].test, cfg));
+        let score = |v: &[Vec<f64>]| stream_anomalies(&model, &mean, g, params, v);
+        let test = SubjectStreams {
             genuine: score(&su.genuine_test),
             impostors: plan
                 .test_subjects
@@ -488,33 +515,64 @@ fn user_streams(
             }
         };
         let tmodel = Scorer::train(&su.train[..3 * SESSION_REPS], &tneg, params)?;
-        let tscore = |v: &[Vec<f64>]| v.iter().map(|x| tmodel.anomaly(x)).collect::<Vec<_>>();
-        let mut dev = SubjectStreams {
+        let tmean = crate::linalg::col_means(&su.train[..3 * SESSION_REPS]);
+        let tg = genuine_only.map(|(m, cfg)| (&m[u].tuning, cfg));
+        let tscore = |v: &[Vec<f64>]| stream_anomalies(&tmodel, &tmean, tg, params, v);
+        let dev = SubjectStreams {
             genuine: tscore(session(su, 4)),
             impostors: tune_streams
                 .iter()
                 .map(|&v| tscore(session(&splits[v], 2)))
                 .collect(),
         };
-        if let Some((gt, gd)) = genuine_only {
-            let w = params.ensemble_weight;
-            let add = |x: &mut [f64], y: &[f64]| {
-                for (p, q) in x.iter_mut().zip(y) {
-                    *p += w * q;
-                }
-            };
-            add(&mut test.genuine, &gt[u].genuine);
-            for (s, &v) in test.impostors.iter_mut().zip(&plan.test_subjects) {
-                add(s, &gt[u].impostors[other_index(u, v)]);
-            }
-            add(&mut dev.genuine, &gd[u].genuine);
-            for (s, &v) in dev.impostors.iter_mut().zip(&tune_streams) {
-                add(s, &gd[u].impostors[other_index(u, v)]);
-            }
-        }
         out.push((test, dev));
     }
     Ok(out)
+}
+
+/// Anomalies of one stream: the scorer's (on the sample minus the estimated input drift) plus,
+/// with a genuine-only model, `ensemble_weight` times its session-adapted anomaly. Adaptation
+/// uses only the stream's own past samples and the model's own scores.
+fn stream_anomalies(
+    scorer: &Scorer,
+    user_mean: &[f64],
+    genuine: Option<(&(Model, Calibration), &StreamConfig)>,
+    p: &DiscriminativeParams,
+    xs: &[Vec<f64>],
+) -> Vec<f64> {
+    let mut adapter = genuine.map(|((m, c), cfg)| SessionAdapter::new(m, c, cfg));
+    let own_gate = genuine.and_then(|(_, cfg)| cfg.adapt_below);
+    let mut drift = vec![0.0; user_mean.len()];
+    let mut shifted = vec![0.0; user_mean.len()];
+    xs.iter()
+        .map(|x| {
+            let f = if p.drift_rate > 0.0 && x.len() == drift.len() {
+                for ((s, v), d) in shifted.iter_mut().zip(x).zip(&drift) {
+                    *s = v - d;
+                }
+                scorer.anomaly(&shifted)
+            } else {
+                scorer.anomaly(x)
+            };
+            let g = adapter.as_ref().map_or(0.0, |ad| ad.anomaly(x));
+            let a = f + p.ensemble_weight * g;
+            let accept = match p.adapt_below {
+                Some(level) => a <= level,
+                None => own_gate.is_some_and(|level| g <= level),
+            };
+            if accept {
+                if let Some(ad) = adapter.as_mut() {
+                    ad.accept(x);
+                }
+                if p.drift_rate > 0.0 && p.adapt_below.is_some() && x.len() == drift.len() {
+                    for ((d, v), m) in drift.iter_mut().zip(x).zip(user_mean) {
+                        *d += p.drift_rate * ((v - m) - *d);
+                    }
+                }
+            }
+            a
+        })
+        .collect()
 }
 
 /// Full evaluation of the discriminative model: streams, trust parameters tuned on the tuning
@@ -523,7 +581,7 @@ pub fn evaluate_discriminative(
     splits: &[CmuSplit],
     params: &DiscriminativeParams,
     seen: SeenImpostors,
-    genuine_only: Option<(&[SubjectStreams], &[SubjectStreams])>,
+    genuine_only: Option<(&[ForwardModels], &StreamConfig)>,
     cfg: &StreamConfig,
     min_genuine: f64,
 ) -> Result<(TrustConfig, StreamResult, StreamResult), TrainError> {
@@ -615,7 +673,12 @@ pub fn stream_report(
     min_genuine: f64,
 ) -> Result<Vec<StreamReportRow>, TrainError> {
     let cfg = StreamConfig::default();
-    let (gt, gd) = crate::stream::build_streams(splits, &cfg)?;
+    let models = crate::stream::forward_models(splits, &cfg)?;
+    // the same streams as crate::stream::build_streams (forward chaining is the default)
+    let (gt, gd): (Vec<SubjectStreams>, Vec<SubjectStreams>) =
+        crate::stream::parallel_map(splits.len(), |i| models[i].streams(&splits[i], &cfg))
+            .into_iter()
+            .unzip();
     let mut rows = Vec::new();
     let mut push = |model: &str,
                     detector: String,
@@ -653,7 +716,7 @@ pub fn stream_report(
         p.ensemble_weight,
         cfg.detector.name()
     );
-    let (t, d) = discriminative_streams(splits, &p, SeenImpostors::Unseen, Some((&gt, &gd)))?;
+    let (t, d) = discriminative_streams(splits, &p, SeenImpostors::Unseen, Some((&models, &cfg)))?;
     push(
         "impostor-aware",
         detector.clone(),
@@ -667,8 +730,12 @@ pub fn stream_report(
         negatives_per_session: p.negatives_per_session / 2,
         ..p
     };
-    let (t, d) =
-        discriminative_streams(splits, &seen_params, SeenImpostors::Seen, Some((&gt, &gd)))?;
+    let (t, d) = discriminative_streams(
+        splits,
+        &seen_params,
+        SeenImpostors::Seen,
+        Some((&models, &cfg)),
+    )?;
     push(
         "impostor-aware-seen",
         detector,
@@ -788,5 +855,61 @@ mod tests {
             assert!(out.iter().all(|r| r[0] >= 2.0), "{per}");
             assert_eq!(out.len(), 3 * if per == 0 { 50 } else { per });
         }
+    }
+
+    fn logistic_scorer(rng: &mut SplitMix64) -> (Scorer, Vec<f64>) {
+        let user = cloud(rng, 200, &[0.1, 0.2, 0.15], 0.01);
+        let others = cloud(rng, 400, &[0.2, 0.1, 0.25], 0.03);
+        let m = LogisticScorer::train(&user, &others, &LogisticParams::default()).unwrap();
+        (Scorer::Logistic(m), crate::linalg::col_means(&user))
+    }
+
+    #[test]
+    fn drift_adaptation_follows_a_slowly_drifting_user() {
+        let mut rng = SplitMix64(3);
+        let (scorer, mean) = logistic_scorer(&mut rng);
+        // the user's typing moves away from the training mean, a little at every repetition
+        let stream: Vec<Vec<f64>> = (0..200)
+            .map(|i| {
+                let t = i as f64 / 200.0;
+                vec![0.1 + 0.05 * t, 0.2 - 0.05 * t, 0.15 + 0.05 * t]
+            })
+            .collect();
+        let params = |drift_rate| DiscriminativeParams {
+            classifier: Classifier::Logistic,
+            adapt_below: Some(0.0),
+            drift_rate,
+            ..DiscriminativeParams::default()
+        };
+        let fixed = stream_anomalies(&scorer, &mean, None, &params(0.0), &stream);
+        let adapted = stream_anomalies(&scorer, &mean, None, &params(0.1), &stream);
+        assert_eq!(
+            fixed[0], adapted[0],
+            "nothing adapted before the first sample"
+        );
+        // without adaptation the drifted end looks like someone else; with it, like the user
+        assert!(fixed[199] > 0.0, "{}", fixed[199]);
+        assert!(adapted[199] < 0.0, "{}", adapted[199]);
+    }
+
+    #[test]
+    fn samples_above_the_gate_never_adapt() {
+        let mut rng = SplitMix64(5);
+        let (scorer, mean) = logistic_scorer(&mut rng);
+        // someone else's typing: every sample scores above the gate, so the stream is scored as
+        // if there were no adaptation at all
+        let stream = cloud(&mut rng, 50, &[0.2, 0.1, 0.25], 0.01);
+        let p = |drift_rate| DiscriminativeParams {
+            classifier: Classifier::Logistic,
+            adapt_below: Some(0.0),
+            drift_rate,
+            ..DiscriminativeParams::default()
+        };
+        let fixed = stream_anomalies(&scorer, &mean, None, &p(0.0), &stream);
+        assert!(fixed.iter().all(|a| *a > 0.0), "{fixed:?}");
+        assert_eq!(
+            fixed,
+            stream_anomalies(&scorer, &mean, None, &p(0.5), &stream)
+        );
     }
 }

@@ -352,6 +352,57 @@ fn session_calibrated(
     Ok((train_kind(kind, train, cfg)?, cal))
 }
 
+/// The genuine-only models of one subject behind the forward-chaining streams, each with its
+/// leave-one-session-out calibration: `test` trained on sessions 1-4, `tuning` on sessions 1-3.
+#[derive(Debug, Clone)]
+pub struct ForwardModels {
+    /// model and calibration for the test streams
+    pub test: (Model, Calibration),
+    /// model and calibration for the tuning streams
+    pub tuning: (Model, Calibration),
+}
+
+impl ForwardModels {
+    /// Train both models of subject `s` (four training sessions expected).
+    pub fn train(kind: DetectorKind, s: &CmuSplit, cfg: &StreamConfig) -> Result<Self, TrainError> {
+        let cut = s.train.len().saturating_sub(SESSION_REPS);
+        Ok(ForwardModels {
+            test: session_calibrated(kind, &s.train, cfg)?,
+            tuning: session_calibrated(kind, &s.train[..cut], cfg)?,
+        })
+    }
+
+    /// The forward-chaining test and tuning streams of subject `s` under these models.
+    pub fn streams(&self, s: &CmuSplit, cfg: &StreamConfig) -> (SubjectStreams, SubjectStreams) {
+        let (model, cal) = &self.test;
+        let norm = |v: &[Vec<f64>]| adaptive_anomalies(model, cal, cfg, v);
+        let test = SubjectStreams {
+            genuine: norm(&s.genuine_test),
+            impostors: s.impostor_stream.iter().map(|(_, v)| norm(v)).collect(),
+        };
+        let cut = s.train.len().saturating_sub(SESSION_REPS);
+        let (dm, dcal) = &self.tuning;
+        let dnorm = |v: &[Vec<f64>]| adaptive_anomalies(dm, dcal, cfg, v);
+        let dev = SubjectStreams {
+            genuine: dnorm(&s.train[cut..]),
+            impostors: s.impostor_dev.iter().map(|(_, v)| dnorm(v)).collect(),
+        };
+        (test, dev)
+    }
+}
+
+/// [`ForwardModels`] of the stream detector (`cfg.detector`) for every subject.
+pub fn forward_models(
+    splits: &[CmuSplit],
+    cfg: &StreamConfig,
+) -> Result<Vec<ForwardModels>, TrainError> {
+    parallel_map(splits.len(), |i| {
+        ForwardModels::train(cfg.detector, &splits[i], cfg)
+    })
+    .into_iter()
+    .collect()
+}
+
 /// Test and tuning streams built the same way, one session apart: the test model is trained on
 /// sessions 1-4 and streams sessions 5-8; the tuning model is trained on sessions 1-3 and
 /// streams session 4 (genuine) and the other subjects' session 2 (impostors). Both are calibrated
@@ -361,64 +412,95 @@ fn forward_streams(
     s: &CmuSplit,
     cfg: &StreamConfig,
 ) -> Result<(SubjectStreams, SubjectStreams), TrainError> {
-    let (model, cal) = session_calibrated(kind, &s.train, cfg)?;
-    let norm = |v: &[Vec<f64>]| adaptive_anomalies(&model, &cal, cfg, v);
-    let test = SubjectStreams {
-        genuine: norm(&s.genuine_test),
-        impostors: s.impostor_stream.iter().map(|(_, v)| norm(v)).collect(),
-    };
-    let cut = s.train.len().saturating_sub(SESSION_REPS);
-    let (dm, dcal) = session_calibrated(kind, &s.train[..cut], cfg)?;
-    let dnorm = |v: &[Vec<f64>]| adaptive_anomalies(&dm, &dcal, cfg, v);
-    let dev = SubjectStreams {
-        genuine: dnorm(&s.train[cut..]),
-        impostors: s.impostor_dev.iter().map(|(_, v)| dnorm(v)).collect(),
-    };
-    Ok((test, dev))
+    Ok(ForwardModels::train(kind, s, cfg)?.streams(s, cfg))
 }
 
 /// Normalised anomalies of a stream, with session adaptation when configured: a sample at or
-/// below `cfg.adapt_below` joins the neighbour references of the robust ensemble for the rest of
-/// the stream.
+/// below `cfg.adapt_below` adapts the template for the rest of the stream ([`SessionAdapter`]).
 pub fn adaptive_anomalies(
     model: &Model,
     cal: &Calibration,
     cfg: &StreamConfig,
     stream: &[Vec<f64>],
 ) -> Vec<f64> {
-    match (model, cfg.adapt_below) {
-        (Model::RobustEnsemble(e), Some(level)) => {
-            let mut extra: Vec<Vec<f32>> = Vec::new();
-            let mut shift: Vec<f64> = Vec::new();
-            let rate = cfg.adapt_center;
-            let clip = e.params.clip;
+    match cfg.adapt_below {
+        Some(level) => {
+            let mut ad = SessionAdapter::new(model, cal, cfg);
             stream
                 .iter()
                 .map(|x| {
-                    let a = cal.normalise(e.score_adapted(x, &extra, &shift));
+                    let a = ad.anomaly(x);
                     if a <= level {
-                        let z = e.scaled_f32(x);
-                        if rate > 0.0 {
-                            shift.resize(z.len(), 0.0);
-                            for (s, v) in shift.iter_mut().zip(&z) {
-                                *s += rate * (f64::from(*v) - *s).clamp(-clip, clip);
-                            }
-                        }
-                        if cfg.adapt_max > 0 {
-                            if extra.len() >= cfg.adapt_max {
-                                extra.remove(0);
-                            }
-                            extra.push(z);
-                        }
+                        ad.accept(x);
                     }
                     a
                 })
                 .collect()
         }
-        _ => stream
+        None => stream
             .iter()
             .map(|x| cal.normalise(model.score(x)))
             .collect(),
+    }
+}
+
+/// The session-adapted template of one stream: samples the caller accepts ([`Self::accept`])
+/// join the robust ensemble's neighbour references (at most `cfg.adapt_max`, oldest dropped
+/// first) and move its centre by `cfg.adapt_center` of their clipped deviation. Other detectors
+/// do not adapt. Which samples to accept is the caller's decision (from its own scores, never
+/// from labels).
+pub struct SessionAdapter<'a> {
+    model: &'a Model,
+    cal: &'a Calibration,
+    extra: Vec<Vec<f32>>,
+    shift: Vec<f64>,
+    rate: f64,
+    max: usize,
+}
+
+impl<'a> SessionAdapter<'a> {
+    /// A fresh stream on `model` (calibrated by `cal`), adapting as `cfg` says.
+    pub fn new(model: &'a Model, cal: &'a Calibration, cfg: &StreamConfig) -> Self {
+        SessionAdapter {
+            model,
+            cal,
+            extra: Vec::new(),
+            shift: Vec::new(),
+            rate: cfg.adapt_center,
+            max: cfg.adapt_max,
+        }
+    }
+
+    /// Normalised anomaly of `x` under the adapted template.
+    pub fn anomaly(&self, x: &[f64]) -> f64 {
+        match self.model {
+            Model::RobustEnsemble(e) => {
+                self.cal
+                    .normalise(e.score_adapted(x, &self.extra, &self.shift))
+            }
+            m => self.cal.normalise(m.score(x)),
+        }
+    }
+
+    /// Adapt the template to `x` for the rest of the stream.
+    pub fn accept(&mut self, x: &[f64]) {
+        let Model::RobustEnsemble(e) = self.model else {
+            return;
+        };
+        let z = e.scaled_f32(x);
+        if self.rate > 0.0 {
+            let clip = e.params.clip;
+            self.shift.resize(z.len(), 0.0);
+            for (s, v) in self.shift.iter_mut().zip(&z) {
+                *s += self.rate * (f64::from(*v) - *s).clamp(-clip, clip);
+            }
+        }
+        if self.max > 0 {
+            if self.extra.len() >= self.max {
+                self.extra.remove(0);
+            }
+            self.extra.push(z);
+        }
     }
 }
 

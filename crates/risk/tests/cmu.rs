@@ -8,7 +8,7 @@ use passkeyd_risk::discriminative::{
 use passkeyd_risk::eval::{CmuData, evaluate_detector, parse_cmu_csv};
 use passkeyd_risk::forest::ForestParams;
 use passkeyd_risk::stream::{
-    StreamConfig, StreamResult, build_streams, length_adjusted, stream_stats, tune_trust,
+    StreamConfig, StreamResult, forward_models, length_adjusted, stream_stats, tune_trust,
 };
 use std::io::Read;
 use std::sync::OnceLock;
@@ -102,19 +102,20 @@ fn stream_evaluation_regression_guard() {
     assert!(t.impostor_caught_within_10 >= 0.865, "{t:?}");
 }
 
-/// Regression guard of the impostor-aware model (unseen impostors, 2-fold) at its measured
-/// level: 93 of 102 genuine stream runs never interrupted, ANIA 2.49, 97.1 % of impostor streams
-/// caught within 10 typings.
+/// Regression guard of the impostor-aware model (unseen impostors, 2-fold, online adaptation)
+/// at its measured level: 91 of 102 genuine stream runs never interrupted, ANIA 2.03, 96.3 % /
+/// 97.9 % of impostor streams caught within 5 / 10 typings, 127 genuine lockouts with restarts.
 #[test]
 fn impostor_aware_stream_regression_guard() {
     let t = test_row("impostor-aware");
     // each genuine stream under both fold models; each impostor stream exactly once
     assert_eq!(t.genuine_streams, 2 * 51);
     assert_eq!(t.impostor_streams, 51 * 50);
-    assert!(t.genuine_never_interrupted >= 0.91, "{t:?}");
-    assert!(t.ania <= 2.5, "{t:?}");
-    assert!(t.impostor_caught_within_5 >= 0.945, "{t:?}");
-    assert!(t.impostor_caught_within_10 >= 0.97, "{t:?}");
+    assert!(t.genuine_never_interrupted >= 0.89, "{t:?}");
+    assert!(t.ania <= 2.05, "{t:?}");
+    assert!(t.impostor_caught_within_5 >= 0.96, "{t:?}");
+    assert!(t.impostor_caught_within_10 >= 0.978, "{t:?}");
+    assert!(t.genuine_lockouts_with_restart <= 130, "{t:?}");
     let seen = test_row("impostor-aware-seen");
     assert_eq!((seen.genuine_streams, seen.impostor_streams), (51, 51 * 50));
 }
@@ -134,12 +135,17 @@ fn stream_meets_issue_targets() {
 /// Tuning-stream figures (training data only; no test figures) of the impostor-aware variants
 /// compared when its hyperparameters were chosen (see docs/continuous-auth.md). Prints a table.
 #[test]
-#[ignore = "prints the hyperparameter comparison; about 1 minute in release"]
+#[ignore = "prints the hyperparameter comparison; about 3 minutes in release"]
 fn impostor_aware_variants_on_tuning_streams() {
     let splits = data().splits();
     let cfg = StreamConfig::default();
-    let (gt, gd) = build_streams(&splits, &cfg).expect("streams");
-    let base = DiscriminativeParams::default();
+    let models = forward_models(&splits, &cfg).expect("models");
+    // the scorer variants were compared before online adaptation was added
+    let base = DiscriminativeParams {
+        adapt_below: None,
+        drift_rate: 0.0,
+        ..DiscriminativeParams::default()
+    };
     let forest = |mtry: usize, max_depth: usize, min_split: u32| ForestParams {
         mtry,
         max_depth,
@@ -161,7 +167,7 @@ fn impostor_aware_variants_on_tuning_streams() {
         ensemble_weight: w,
         ..base.clone()
     };
-    let variants: Vec<(String, DiscriminativeParams, bool)> = vec![
+    let mut variants: Vec<(String, DiscriminativeParams, bool)> = vec![
         ("logistic, lambda 0.001".into(), logistic(0.001), false),
         ("logistic, lambda 0.01".into(), logistic(0.01), false),
         ("logistic, lambda 0.1".into(), logistic(0.1), false),
@@ -212,7 +218,7 @@ fn impostor_aware_variants_on_tuning_streams() {
             true,
         ),
         (
-            "forest mtry 3, 20/session, + ensemble (shipped)".into(),
+            "forest mtry 3, 20/session, + ensemble (shipped scorer, no adaptation)".into(),
             base.clone(),
             true,
         ),
@@ -259,9 +265,29 @@ fn impostor_aware_variants_on_tuning_streams() {
             true,
         ),
     ];
+    // online adaptation of the shipped scorer: acceptance level of the combined anomaly x drift
+    // rate of the forest's input (the default is level 0, rate 0.02)
+    let adaptation = [(-1.5, 0.0), (-1.0, 0.0), (-0.5, 0.0)].into_iter().chain(
+        [0.0, 0.25, 0.5, 0.75, 1.0].into_iter().flat_map(|level| {
+            [0.0, 0.02, 0.05, 0.1]
+                .into_iter()
+                .map(move |rate| (level, rate))
+        }),
+    );
+    for (level, drift_rate) in adaptation {
+        variants.push((
+            format!("adaptation below {level}, drift rate {drift_rate}"),
+            DiscriminativeParams {
+                adapt_below: Some(level),
+                drift_rate,
+                ..DiscriminativeParams::default()
+            },
+            true,
+        ));
+    }
     for (name, p, ensemble) in variants {
         let t0 = std::time::Instant::now();
-        let go = ensemble.then_some((&gt[..], &gd[..]));
+        let go = ensemble.then_some((&models[..], &cfg));
         let (test, dev) =
             discriminative_streams(&splits, &p, SeenImpostors::Unseen, go).expect("streams");
         let secs = t0.elapsed().as_secs_f64();
