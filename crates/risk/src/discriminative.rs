@@ -445,6 +445,13 @@ impl Default for DiscriminativeParams {
     }
 }
 
+/// Position of subject `v` in user `u`'s list of other subjects (the order of
+/// [`CmuSplit::impostor_stream`] and [`CmuSplit::impostor_dev`], and of the unadapted anomalies of
+/// [`ForwardModels`]).
+fn other_index(u: usize, v: usize) -> usize {
+    if v < u { v } else { v - 1 }
+}
+
 fn user_streams(
     splits: &[CmuSplit],
     u: usize,
@@ -485,13 +492,17 @@ fn user_streams(
         let model = Scorer::train(&su.train, &neg, params)?;
         let mean = crate::linalg::col_means(&su.train);
         let g = genuine_only.map(|(m, cfg)| (&m[u].test, cfg));
-        let score = |v: &[Vec<f64>]| stream_anomalies(&model, &mean, g, params, v);
+        let score =
+            |v: &[Vec<f64>], c: Option<&[f64]>| stream_anomalies(&model, &mean, g, c, params, v);
         let test = SubjectStreams {
-            genuine: score(&su.genuine_test),
+            genuine: score(&su.genuine_test, None),
             impostors: plan
                 .test_subjects
                 .iter()
-                .map(|&v| score(session(&splits[v], 1)))
+                .map(|&v| {
+                    let c = genuine_only.map(|(m, _)| &m[u].test_impostors[other_index(u, v)][..]);
+                    score(session(&splits[v], 1), c)
+                })
                 .collect(),
         };
         // tuning: one session earlier, one half-split deeper (seen: every other subject's
@@ -517,12 +528,17 @@ fn user_streams(
         let tmodel = Scorer::train(&su.train[..3 * SESSION_REPS], &tneg, params)?;
         let tmean = crate::linalg::col_means(&su.train[..3 * SESSION_REPS]);
         let tg = genuine_only.map(|(m, cfg)| (&m[u].tuning, cfg));
-        let tscore = |v: &[Vec<f64>]| stream_anomalies(&tmodel, &tmean, tg, params, v);
+        let tscore =
+            |v: &[Vec<f64>], c: Option<&[f64]>| stream_anomalies(&tmodel, &tmean, tg, c, params, v);
         let dev = SubjectStreams {
-            genuine: tscore(session(su, 4)),
+            genuine: tscore(session(su, 4), None),
             impostors: tune_streams
                 .iter()
-                .map(|&v| tscore(session(&splits[v], 2)))
+                .map(|&v| {
+                    let c =
+                        genuine_only.map(|(m, _)| &m[u].tuning_impostors[other_index(u, v)][..]);
+                    tscore(session(&splits[v], 2), c)
+                })
                 .collect(),
         };
         out.push((test, dev));
@@ -531,21 +547,25 @@ fn user_streams(
 }
 
 /// Anomalies of one stream: the scorer's (on the sample minus the estimated input drift) plus,
-/// with a genuine-only model, `ensemble_weight` times its session-adapted anomaly. Adaptation
-/// uses only the stream's own past samples and the model's own scores.
+/// with a genuine-only model, `ensemble_weight` times its session-adapted anomaly (read from
+/// `unadapted`, that model's anomalies of the same stream without adaptation, until it first
+/// adapts). Adaptation uses only the stream's own past samples and the model's own scores.
 fn stream_anomalies(
     scorer: &Scorer,
     user_mean: &[f64],
     genuine: Option<(&(Model, Calibration), &StreamConfig)>,
+    unadapted: Option<&[f64]>,
     p: &DiscriminativeParams,
     xs: &[Vec<f64>],
 ) -> Vec<f64> {
+    let unadapted = unadapted.filter(|u| u.len() == xs.len());
     let mut adapter = genuine.map(|((m, c), cfg)| SessionAdapter::new(m, c, cfg));
     let own_gate = genuine.and_then(|(_, cfg)| cfg.adapt_below);
     let mut drift = vec![0.0; user_mean.len()];
     let mut shifted = vec![0.0; user_mean.len()];
     xs.iter()
-        .map(|x| {
+        .enumerate()
+        .map(|(i, x)| {
             let f = if p.drift_rate > 0.0 && x.len() == drift.len() {
                 for ((s, v), d) in shifted.iter_mut().zip(x).zip(&drift) {
                     *s = v - d;
@@ -554,7 +574,9 @@ fn stream_anomalies(
             } else {
                 scorer.anomaly(x)
             };
-            let g = adapter.as_ref().map_or(0.0, |ad| ad.anomaly(x));
+            let g = adapter
+                .as_ref()
+                .map_or(0.0, |ad| ad.anomaly_or(x, unadapted.map(|u| u[i])));
             let a = f + p.ensemble_weight * g;
             let accept = match p.adapt_below {
                 Some(level) => a <= level,
@@ -881,8 +903,8 @@ mod tests {
             drift_rate,
             ..DiscriminativeParams::default()
         };
-        let fixed = stream_anomalies(&scorer, &mean, None, &params(0.0), &stream);
-        let adapted = stream_anomalies(&scorer, &mean, None, &params(0.1), &stream);
+        let fixed = stream_anomalies(&scorer, &mean, None, None, &params(0.0), &stream);
+        let adapted = stream_anomalies(&scorer, &mean, None, None, &params(0.1), &stream);
         assert_eq!(
             fixed[0], adapted[0],
             "nothing adapted before the first sample"
@@ -905,11 +927,11 @@ mod tests {
             drift_rate,
             ..DiscriminativeParams::default()
         };
-        let fixed = stream_anomalies(&scorer, &mean, None, &p(0.0), &stream);
+        let fixed = stream_anomalies(&scorer, &mean, None, None, &p(0.0), &stream);
         assert!(fixed.iter().all(|a| *a > 0.0), "{fixed:?}");
         assert_eq!(
             fixed,
-            stream_anomalies(&scorer, &mean, None, &p(0.5), &stream)
+            stream_anomalies(&scorer, &mean, None, None, &p(0.5), &stream)
         );
     }
 }

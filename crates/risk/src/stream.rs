@@ -360,32 +360,59 @@ pub struct ForwardModels {
     pub test: (Model, Calibration),
     /// model and calibration for the tuning streams
     pub tuning: (Model, Calibration),
+    /// unadapted normalised anomalies of the subject's impostor test streams
+    /// ([`CmuSplit::impostor_stream`], same order) under `test`: what a stream scores until its
+    /// template first adapts, computed once for every model that reuses this template
+    pub test_impostors: Vec<Vec<f64>>,
+    /// the same for the impostor tuning streams ([`CmuSplit::impostor_dev`]) under `tuning`
+    pub tuning_impostors: Vec<Vec<f64>>,
 }
 
 impl ForwardModels {
     /// Train both models of subject `s` (four training sessions expected).
     pub fn train(kind: DetectorKind, s: &CmuSplit, cfg: &StreamConfig) -> Result<Self, TrainError> {
         let cut = s.train.len().saturating_sub(SESSION_REPS);
+        let test = session_calibrated(kind, &s.train, cfg)?;
+        let tuning = session_calibrated(kind, &s.train[..cut], cfg)?;
+        let unadapted = |(m, c): &(Model, Calibration), streams: &[(String, Vec<Vec<f64>>)]| {
+            let fresh = SessionAdapter::new(m, c, cfg);
+            streams
+                .iter()
+                .map(|(_, v)| v.iter().map(|x| fresh.anomaly(x)).collect())
+                .collect()
+        };
         Ok(ForwardModels {
-            test: session_calibrated(kind, &s.train, cfg)?,
-            tuning: session_calibrated(kind, &s.train[..cut], cfg)?,
+            test_impostors: unadapted(&test, &s.impostor_stream),
+            tuning_impostors: unadapted(&tuning, &s.impostor_dev),
+            test,
+            tuning,
         })
     }
 
     /// The forward-chaining test and tuning streams of subject `s` under these models.
     pub fn streams(&self, s: &CmuSplit, cfg: &StreamConfig) -> (SubjectStreams, SubjectStreams) {
         let (model, cal) = &self.test;
-        let norm = |v: &[Vec<f64>]| adaptive_anomalies(model, cal, cfg, v);
+        let norm = |v: &[Vec<f64>], c: Option<&[f64]>| adapted_stream(model, cal, cfg, v, c);
         let test = SubjectStreams {
-            genuine: norm(&s.genuine_test),
-            impostors: s.impostor_stream.iter().map(|(_, v)| norm(v)).collect(),
+            genuine: norm(&s.genuine_test, None),
+            impostors: s
+                .impostor_stream
+                .iter()
+                .zip(&self.test_impostors)
+                .map(|((_, v), c)| norm(v, Some(c)))
+                .collect(),
         };
         let cut = s.train.len().saturating_sub(SESSION_REPS);
         let (dm, dcal) = &self.tuning;
-        let dnorm = |v: &[Vec<f64>]| adaptive_anomalies(dm, dcal, cfg, v);
+        let dnorm = |v: &[Vec<f64>], c: Option<&[f64]>| adapted_stream(dm, dcal, cfg, v, c);
         let dev = SubjectStreams {
-            genuine: dnorm(&s.train[cut..]),
-            impostors: s.impostor_dev.iter().map(|(_, v)| dnorm(v)).collect(),
+            genuine: dnorm(&s.train[cut..], None),
+            impostors: s
+                .impostor_dev
+                .iter()
+                .zip(&self.tuning_impostors)
+                .map(|((_, v), c)| dnorm(v, Some(c)))
+                .collect(),
         };
         (test, dev)
     }
@@ -423,13 +450,28 @@ pub fn adaptive_anomalies(
     cfg: &StreamConfig,
     stream: &[Vec<f64>],
 ) -> Vec<f64> {
+    adapted_stream(model, cal, cfg, stream, None)
+}
+
+/// [`adaptive_anomalies`], reading a sample's anomaly from `unadapted` (the same stream's
+/// anomalies under the unadapted template, when given and of the same length) until the template
+/// first adapts. The result is the same.
+fn adapted_stream(
+    model: &Model,
+    cal: &Calibration,
+    cfg: &StreamConfig,
+    stream: &[Vec<f64>],
+    unadapted: Option<&[f64]>,
+) -> Vec<f64> {
+    let unadapted = unadapted.filter(|u| u.len() == stream.len());
     match cfg.adapt_below {
         Some(level) => {
             let mut ad = SessionAdapter::new(model, cal, cfg);
             stream
                 .iter()
-                .map(|x| {
-                    let a = ad.anomaly(x);
+                .enumerate()
+                .map(|(i, x)| {
+                    let a = ad.anomaly_or(x, unadapted.map(|u| u[i]));
                     if a <= level {
                         ad.accept(x);
                     }
@@ -479,6 +521,15 @@ impl<'a> SessionAdapter<'a> {
                     .normalise(e.score_adapted(x, &self.extra, &self.shift))
             }
             m => self.cal.normalise(m.score(x)),
+        }
+    }
+
+    /// [`Self::anomaly`], or `unadapted` (the anomaly of `x` under the unadapted template,
+    /// computed earlier) while the template has not adapted yet.
+    pub fn anomaly_or(&self, x: &[f64], unadapted: Option<f64>) -> f64 {
+        match unadapted {
+            Some(a) if self.extra.is_empty() && self.shift.is_empty() => a,
+            _ => self.anomaly(x),
         }
     }
 
@@ -817,4 +868,52 @@ pub fn evaluate_streams(
     let dev_stats = stream_stats(&tuned, cfg, &dev);
     let test_stats = stream_stats(&tuned, cfg, &test);
     Ok((tuned, dev_stats, test_stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forest::SplitMix64;
+
+    fn rows(rng: &mut SplitMix64, n: usize, centre: f64) -> Vec<Vec<f64>> {
+        (0..n)
+            .map(|_| {
+                (0..6)
+                    .map(|j| {
+                        centre
+                            + 0.01 * j as f64
+                            + 0.02 * (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn precomputed_unadapted_anomalies_change_nothing() {
+        let mut rng = SplitMix64(9);
+        let cfg = StreamConfig::default();
+        let train = rows(&mut rng, 4 * SESSION_REPS, 0.2);
+        let (model, cal) = session_calibrated(DetectorKind::RobustEnsemble, &train, &cfg).unwrap();
+        // a stream that starts unlike the user (no adaptation) and then types like them
+        let mut stream = rows(&mut rng, 10, 0.3);
+        stream.extend(rows(&mut rng, 40, 0.2));
+        let fresh = SessionAdapter::new(&model, &cal, &cfg);
+        let unadapted: Vec<f64> = stream.iter().map(|x| fresh.anomaly(x)).collect();
+        let plain = adaptive_anomalies(&model, &cal, &cfg, &stream);
+        let level = cfg.adapt_below.unwrap();
+        let first = plain.iter().position(|a| *a <= level).unwrap();
+        assert!(first >= 10, "{first}");
+        // the template adapted: later anomalies differ from the unadapted ones
+        assert_ne!(plain[first + 1..], unadapted[first + 1..]);
+        assert_eq!(
+            plain,
+            adapted_stream(&model, &cal, &cfg, &stream, Some(&unadapted))
+        );
+        // a cache of the wrong length is ignored
+        assert_eq!(
+            plain,
+            adapted_stream(&model, &cal, &cfg, &stream, Some(&unadapted[1..]))
+        );
+    }
 }
