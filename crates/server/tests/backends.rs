@@ -1028,3 +1028,89 @@ async fn sqlite_checkpoints_in_the_background() {
     assert!(log > 0 && copied == log, "log {log} pages, {copied} copied");
     s.close().await;
 }
+
+/// On SQLite, sign-ins are written on a connection of their own (the sign-in path) while other
+/// writes go through the store's main connection: both at once must all commit, in one audit
+/// chain without gaps, and the sign-in path must see what the other connection wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sign_ins_and_other_writes_commit_side_by_side() {
+    use passkeyd_server::services::audit::verify_chain;
+    use passkeyd_server::services::group_commit::SignInWriter;
+    let dir = tempfile::tempdir().unwrap();
+    let s: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("p.db")).await.unwrap());
+    let writer = SignInWriter::start(s.clone());
+    let mut signed_up = Vec::new();
+    for i in 0..20u8 {
+        let u = user(&format!("early{i}"));
+        let c = credential(&u, &[0x40, i]);
+        s.create_account(&u, &c, &ev()).await.unwrap();
+        signed_up.push((u, c));
+    }
+    let mut tasks = Vec::new();
+    for (i, (u, c)) in signed_up.into_iter().enumerate() {
+        let writer = writer.clone();
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            // Read through the sign-in path what the main connection wrote.
+            let (found, owner) = s.credential_with_owner(&c.id).await.unwrap().unwrap();
+            assert_eq!(owner.unwrap().username, u.username);
+            let w = SignInWrite {
+                credential_id: found.id.clone(),
+                advance: advance(&found, 5),
+                session: session(&u, &found.id, u8::try_from(i).unwrap()),
+                replacing: None,
+                audit: ev(),
+            };
+            assert!(writer.complete(w).await.unwrap(), "sign-in {i} lost");
+        }));
+    }
+    // Sign-ups on the main connection while those sign-ins are being written.
+    for i in 0..20u8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let u = user(&format!("late{i}"));
+            s.create_account(&u, &credential(&u, &[0x41, i]), &ev())
+                .await
+                .unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for i in 0..20u8 {
+        let c = s.credential_by_id(&[0x40, i]).await.unwrap().unwrap();
+        assert_eq!((c.sign_count, c.use_count), (5, 1));
+        assert!(s.credential_by_id(&[0x41, i]).await.unwrap().is_some());
+    }
+    // 20 + 20 sign-ups and 20 sign-ins, numbered and chained in one sequence.
+    let report = verify_chain(s.as_ref(), &[], &[]).await.unwrap();
+    assert_eq!((report.events, report.broken), (60, None));
+}
+
+/// A closed SQLite store answers the sign-in path's operations with an error, not a hang or a
+/// panic.
+#[tokio::test]
+async fn a_closed_sqlite_store_refuses_sign_ins() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SqliteStore::open(&dir.path().join("p.db")).await.unwrap();
+    let ada = user("ada");
+    let a = credential(&ada, b"\x01a");
+    s.create_account(&ada, &a, &ev()).await.unwrap();
+    assert!(s.credential_with_owner(&a.id).await.unwrap().is_some());
+    s.close().await;
+    assert!(matches!(
+        s.credential_with_owner(&a.id).await,
+        Err(StoreError::Backend(_))
+    ));
+    let w = SignInWrite {
+        credential_id: a.id.clone(),
+        advance: advance(&a, 1),
+        session: session(&ada, &a.id, 1),
+        replacing: None,
+        audit: ev(),
+    };
+    let written = tokio::time::timeout(Duration::from_secs(5), s.complete_sign_ins(&[w]))
+        .await
+        .expect("a write to a closed store must not hang");
+    assert!(matches!(written, Err(StoreError::Backend(_))));
+}

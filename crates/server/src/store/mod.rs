@@ -9,6 +9,7 @@
 pub mod postgres;
 pub(crate) mod sql;
 pub mod sqlite;
+mod sqlite_signin;
 
 use async_trait::async_trait;
 

@@ -8,7 +8,7 @@
 //! the next request, so passkeyd recovers by itself when the database returns.
 
 use super::sql::backend;
-use super::{MIGRATOR, StoreError};
+use super::{Credential, MIGRATOR, SignInWrite, StoreError, User};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use std::str::FromStr;
@@ -85,6 +85,21 @@ impl PgStore {
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+impl PgStore {
+    // What sql_store! calls for Store::credential_with_owner and Store::complete_sign_ins
+    // (on SQLite these have a path of their own).
+    async fn read_credential_with_owner(
+        &self,
+        id: &[u8],
+    ) -> Result<Option<(Credential, Option<User>)>, StoreError> {
+        sql_impl::credential_with_owner_on(&self.pool, id).await
+    }
+
+    async fn write_sign_ins(&self, batch: &[SignInWrite]) -> Result<Vec<bool>, StoreError> {
+        sql_impl::complete_sign_ins_on(&self.pool, batch).await
     }
 }
 

@@ -7,7 +7,9 @@
 //! Every multi-statement operation runs in one transaction: a dropped connection, a pool
 //! timeout or a statement timeout rolls it back whole, never leaving half of it applied.
 
-use super::StoreError;
+use super::{AuditEvent, Credential, CredentialStatus, StoreError, User};
+use passkeyd_webauthn::aaguid::parse_aaguid;
+use passkeyd_webauthn::b64;
 
 pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -45,22 +47,171 @@ pub(crate) const INSERT_CREDENTIAL: &str = "INSERT INTO credentials (id, user_ha
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
      $20, $21, $22)";
 
+/// Reads a row's columns by name, whichever driver produced it: the sqlx rows of both
+/// backends ([`sql_store!`]) and the direct SQLite connections of the sign-in path
+/// ([`super::sqlite_signin`]), so that a credential is decoded by one function.
+pub(crate) trait Columns {
+    fn text(&self, column: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
+    fn int(&self, column: &str) -> Result<i64, StoreError>;
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError>;
+    fn flag(&self, column: &str) -> Result<bool, StoreError>;
+
+    /// A base64url text column's bytes.
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
+        b64::decode(&self.text(column)?).map_err(|e| backend(format!("column {column}: {e}")))
+    }
+
+    /// A nullable base64url column; NULL (rows older than the column) reads as empty.
+    fn opt_bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
+        self.opt_text(column)?
+            .map(|t| b64::decode(&t).map_err(|e| backend(format!("column {column}: {e}"))))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+}
+
+/// A `credentials` row.
+pub(crate) fn credential_from(row: &impl Columns) -> Result<Credential, StoreError> {
+    let aaguid = row.text("aaguid")?;
+    Ok(Credential {
+        id: row.bytes("id")?,
+        user_handle: row.bytes("user_handle")?,
+        public_key_cose: row.bytes("public_key")?,
+        alg: row.int("alg")?,
+        sign_count: u32::try_from(row.int("sign_count")?).map_err(backend)?,
+        use_count: row.int("use_count")?,
+        transports: row
+            .text("transports")?
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        aaguid: parse_aaguid(&aaguid).ok_or_else(|| backend("column aaguid: not a UUID"))?,
+        attestation_format: row.text("attestation_format")?,
+        attestation_type: row.text("attestation_type")?,
+        attestation_trust: row.text("attestation_trust")?,
+        authenticator_attachment: row.opt_text("authenticator_attachment")?,
+        backup_eligible: row.flag("backup_eligible")?,
+        backup_state: row.flag("backup_state")?,
+        uv_initialized: row.flag("uv_initialized")?,
+        name: row.text("name")?,
+        status: CredentialStatus::parse(&row.text("status")?),
+        status_reason: row.opt_text("status_reason")?,
+        created_at: row.int("created_at")?,
+        last_used_at: row.opt_int("last_used_at")?,
+        attestation_object: row.opt_bytes("attestation_object")?,
+        attestation_client_data_json: row.opt_bytes("attestation_client_data_json")?,
+    })
+}
+
+/// A credential with its owner: a row of [`CREDENTIAL_WITH_OWNER`].
+pub(crate) fn credential_with_owner_from(
+    row: &impl Columns,
+) -> Result<(Credential, Option<User>), StoreError> {
+    let c = credential_from(row)?;
+    let owner = match row.opt_text("owner_username")? {
+        None => None,
+        Some(username) => Some(User {
+            handle: c.user_handle.clone(),
+            username,
+            display_name: row.text("owner_display_name")?,
+            created_at: row.int("owner_created_at")?,
+            required_tier: row.opt_text("owner_required_tier")?,
+            group: row.opt_text("owner_group_name")?,
+        }),
+    };
+    Ok((c, owner))
+}
+
+/// A credential and the account that owns it (NULL owner columns when it has none).
+pub(crate) const CREDENTIAL_WITH_OWNER: &str = "SELECT c.*, u.username AS owner_username, \
+     u.display_name AS owner_display_name, u.created_at AS owner_created_at, \
+     u.required_tier AS owner_required_tier, u.group_name AS owner_group_name \
+     FROM credentials c LEFT JOIN users u ON u.handle = c.user_handle WHERE c.id = $1";
+
+/// The counter compare-and-set of a sign-in ([`super::Store::advance_counter`]).
+pub(crate) const ADVANCE_COUNTER: &str = "UPDATE credentials SET sign_count = $1, backup_state = $2, \
+     uv_initialized = $3, last_used_at = $4, use_count = use_count + 1 \
+     WHERE id = $5 AND sign_count = $6 AND use_count = $7 AND status = 'active'";
+
+/// The start of a session insert; the values follow, in this order.
+pub(crate) const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, public_id, user_handle, \
+     credential_id, user_verified, authenticated_at, last_seen_at, expires_at, revoked_at, \
+     user_agent, aal, tier, assurance_reasons) ";
+
+/// The start of an audit event insert; the values follow, in this order.
+pub(crate) const INSERT_AUDIT: &str = "INSERT INTO audit_events (seq, at, actor, subject, event, \
+     outcome, credential_id, aaguid, counter, origin, client_addr, details, prev_hash, hash) ";
+
+/// Takes the next `n` audit numbers under the head's lock: the last one and the head's hash.
+pub(crate) const AUDIT_TAKE_NUMBERS: &str =
+    "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash";
+
+/// Moves the audit head's hash to the last appended event's.
+pub(crate) const AUDIT_SET_HEAD: &str = "UPDATE audit_head SET hash = $1 WHERE id = 1";
+
+/// Numbers and chains `events` after the head (whose numbers up to `last` were just taken and
+/// whose hash is `prev_hash`); events without a time get `at`.
+pub(crate) fn chain_audits(
+    last: i64,
+    mut prev_hash: String,
+    events: &[&AuditEvent],
+    at: i64,
+) -> Vec<AuditEvent> {
+    let n = i64::try_from(events.len()).unwrap_or(i64::MAX);
+    let mut chained = Vec::with_capacity(events.len());
+    for (i, e) in (last - n + 1..).zip(events) {
+        let mut e = (*e).clone();
+        e.seq = i;
+        if e.at == 0 {
+            e.at = at;
+        }
+        e.prev_hash = std::mem::take(&mut prev_hash);
+        e.hash = e.compute_hash();
+        prev_hash.clone_from(&e.hash);
+        chained.push(e);
+    }
+    chained
+}
+
 /// Implements [`Store`](super::Store) for `$store` (a struct with a `pool` field) over the sqlx
 /// driver `$db` whose rows are `$row`.
 macro_rules! sql_store {
     ($store:ty, $db:ty, $row:ty) => {
         mod sql_impl {
             use super::*;
-            use $crate::store::sql::{backend, insert_error, unix_now, INSERT_CREDENTIAL};
+            use $crate::store::sql::{
+                backend, chain_audits, credential_from, credential_with_owner_from, insert_error,
+                unix_now, Columns, ADVANCE_COUNTER, AUDIT_SET_HEAD, AUDIT_TAKE_NUMBERS,
+                CREDENTIAL_WITH_OWNER, INSERT_AUDIT, INSERT_CREDENTIAL, INSERT_SESSION,
+            };
             use $crate::store::*;
             use async_trait::async_trait;
             use passkeyd_webauthn::aaguid::{format_aaguid, parse_aaguid};
             use passkeyd_webauthn::b64;
             use sqlx::Row;
 
+        impl Columns for $row {
+            fn text(&self, column: &str) -> Result<String, StoreError> {
+                self.try_get(column).map_err(backend)
+            }
+            fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+                self.try_get(column).map_err(backend)
+            }
+            fn int(&self, column: &str) -> Result<i64, StoreError> {
+                self.try_get(column).map_err(backend)
+            }
+            fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+                self.try_get(column).map_err(backend)
+            }
+            fn flag(&self, column: &str) -> Result<bool, StoreError> {
+                self.try_get(column).map_err(backend)
+            }
+        }
+
         fn decode_b64(row: &$row, column: &str) -> Result<Vec<u8>, StoreError> {
-            let text: String = row.try_get(column).map_err(backend)?;
-            b64::decode(&text).map_err(|e| backend(format!("column {column}: {e}")))
+            row.bytes(column)
         }
 
         fn audit_from_row(row: &$row) -> Result<AuditEvent, StoreError> {
@@ -115,46 +266,7 @@ macro_rules! sql_store {
         }
 
         fn credential_from_row(row: &$row) -> Result<Credential, StoreError> {
-            let transports: String = row.try_get("transports").map_err(backend)?;
-            let aaguid: String = row.try_get("aaguid").map_err(backend)?;
-            let sign_count: i64 = row.try_get("sign_count").map_err(backend)?;
-            let status: String = row.try_get("status").map_err(backend)?;
-            Ok(Credential {
-                id: decode_b64(row, "id")?,
-                user_handle: decode_b64(row, "user_handle")?,
-                public_key_cose: decode_b64(row, "public_key")?,
-                alg: row.try_get("alg").map_err(backend)?,
-                sign_count: u32::try_from(sign_count).map_err(backend)?,
-                use_count: row.try_get("use_count").map_err(backend)?,
-                transports: transports
-                    .split(',')
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                aaguid: parse_aaguid(&aaguid).ok_or_else(|| backend("column aaguid: not a UUID"))?,
-                attestation_format: row.try_get("attestation_format").map_err(backend)?,
-                attestation_type: row.try_get("attestation_type").map_err(backend)?,
-                attestation_trust: row.try_get("attestation_trust").map_err(backend)?,
-                authenticator_attachment: row.try_get("authenticator_attachment").map_err(backend)?,
-                backup_eligible: row.try_get("backup_eligible").map_err(backend)?,
-                backup_state: row.try_get("backup_state").map_err(backend)?,
-                uv_initialized: row.try_get("uv_initialized").map_err(backend)?,
-                name: row.try_get("name").map_err(backend)?,
-                status: CredentialStatus::parse(&status),
-                status_reason: row.try_get("status_reason").map_err(backend)?,
-                created_at: row.try_get("created_at").map_err(backend)?,
-                last_used_at: row.try_get("last_used_at").map_err(backend)?,
-                attestation_object: optional_b64(row, "attestation_object")?,
-                attestation_client_data_json: optional_b64(row, "attestation_client_data_json")?,
-            })
-        }
-
-        /// A nullable base64url column; NULL (rows older than the column) reads as empty.
-        fn optional_b64(row: &$row, column: &str) -> Result<Vec<u8>, StoreError> {
-            let text: Option<String> = row.try_get(column).map_err(backend)?;
-            text.map(|t| b64::decode(&t).map_err(|e| backend(format!("column {column}: {e}"))))
-                .transpose()
-                .map(Option::unwrap_or_default)
+            credential_from(row)
         }
 
         fn session_from_row(row: &$row) -> Result<Session, StoreError> {
@@ -229,38 +341,22 @@ macro_rules! sql_store {
         ) -> Result<i64, StoreError> {
             let n = i64::try_from(events.len()).map_err(backend)?;
             // Lock the head row (PostgreSQL row lock, SQLite write lock) and take the numbers.
-            let (last, mut prev_hash): (i64, String) = sqlx::query_as(
-                "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
-            )
-            .bind(n)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(backend)?;
+            let (last, prev_hash): (i64, String) = sqlx::query_as(AUDIT_TAKE_NUMBERS)
+                .bind(n)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(backend)?;
             if n == 0 {
                 return Ok(last);
             }
-            let at = unix_now();
-            let mut chained = Vec::with_capacity(events.len());
-            for (i, e) in (last - n + 1..).zip(events) {
-                let mut e = (*e).clone();
-                e.seq = i;
-                if e.at == 0 {
-                    e.at = at;
-                }
-                e.prev_hash = std::mem::take(&mut prev_hash);
-                e.hash = e.compute_hash();
-                prev_hash.clone_from(&e.hash);
-                chained.push(e);
-            }
-            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-                .bind(&prev_hash)
+            let chained = chain_audits(last, prev_hash, events, unix_now());
+            let head = chained.last().map(|e| e.hash.clone()).unwrap_or_default();
+            sqlx::query(AUDIT_SET_HEAD)
+                .bind(&head)
                 .execute(&mut *conn)
                 .await
                 .map_err(backend)?;
-            let mut q = sqlx::QueryBuilder::<$db>::new(
-                "INSERT INTO audit_events (seq, at, actor, subject, event, outcome, credential_id, \
-                 aaguid, counter, origin, client_addr, details, prev_hash, hash) ",
-            );
+            let mut q = sqlx::QueryBuilder::<$db>::new(INSERT_AUDIT);
             q.push_values(&chained, |mut row, e| {
                 row.push_bind(e.seq)
                     .push_bind(e.at)
@@ -309,11 +405,7 @@ macro_rules! sql_store {
         where
             E: sqlx::Executor<'c, Database = $db>,
         {
-            let r = sqlx::query(
-                "UPDATE credentials SET sign_count = $1, backup_state = $2, uv_initialized = $3, \
-                 last_used_at = $4, use_count = use_count + 1 \
-                 WHERE id = $5 AND sign_count = $6 AND use_count = $7 AND status = 'active'",
-            )
+            let r = sqlx::query(ADVANCE_COUNTER)
             .bind(i64::from(a.new_sign_count))
             .bind(a.backup_state)
             .bind(a.uv_initialized)
@@ -339,11 +431,7 @@ macro_rules! sql_store {
                 let reasons = serde_json::to_string(&s.assurance_reasons).map_err(backend)?;
                 rows.push((s, reasons));
             }
-            let mut q = sqlx::QueryBuilder::<$db>::new(
-                "INSERT INTO sessions (id_hash, public_id, user_handle, credential_id, user_verified, \
-                 authenticated_at, last_seen_at, expires_at, revoked_at, user_agent, aal, tier, \
-                 assurance_reasons) ",
-            );
+            let mut q = sqlx::QueryBuilder::<$db>::new(INSERT_SESSION);
             q.push_values(rows, |mut row, (s, reasons)| {
                 row.push_bind(b64::encode(s.id_hash))
                     .push_bind(s.public_id.clone())
@@ -370,7 +458,67 @@ macro_rules! sql_store {
             insert_sessions_on(executor, std::iter::once(s)).await
         }
 
-            #[async_trait]
+        /// [`Store::credential_with_owner`] on a pool (what the SQLite sign-in path does on
+        /// its own connection).
+        #[allow(dead_code)]
+        pub(super) async fn credential_with_owner_on(
+            pool: &sqlx::Pool<$db>,
+            id: &[u8],
+        ) -> Result<Option<(Credential, Option<User>)>, StoreError> {
+            sqlx::query(CREDENTIAL_WITH_OWNER)
+                .bind(b64::encode(id))
+                .fetch_optional(pool)
+                .await
+                .map_err(backend)?
+                .as_ref()
+                .map(credential_with_owner_from)
+                .transpose()
+        }
+
+        /// [`Store::complete_sign_ins`] on a pool.
+        #[allow(dead_code)]
+        pub(super) async fn complete_sign_ins_on(
+            pool: &sqlx::Pool<$db>,
+            batch: &[SignInWrite],
+        ) -> Result<Vec<bool>, StoreError> {
+            if batch.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut tx = pool.begin().await.map_err(backend)?;
+            let mut won = Vec::with_capacity(batch.len());
+            for w in batch {
+                won.push(advance_counter_on(&mut *tx, &w.credential_id, &w.advance).await?);
+            }
+            let winners: Vec<&SignInWrite> = batch
+                .iter()
+                .zip(&won)
+                .filter_map(|(w, &ok)| ok.then_some(w))
+                .collect();
+            if winners.is_empty() {
+                return Ok(won);
+            }
+            insert_sessions_on(&mut *tx, winners.iter().map(|w| &w.session)).await?;
+            let replaced: Vec<String> = winners
+                .iter()
+                .filter_map(|w| w.replacing.as_ref().map(b64::encode))
+                .collect();
+            if !replaced.is_empty() {
+                let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE sessions SET revoked_at = ");
+                q.push_bind(winners[0].advance.last_used_at);
+                q.push(" WHERE revoked_at IS NULL AND id_hash IN (");
+                let mut list = q.separated(", ");
+                for h in replaced {
+                    list.push_bind(h);
+                }
+                q.push(")");
+                q.build().execute(&mut *tx).await.map_err(backend)?;
+            }
+            let events: Vec<&AuditEvent> = winners.iter().map(|w| &w.audit).collect();
+            append_audits_on(&mut tx, &events).await?;
+            tx.commit().await.map_err(backend)?;
+            Ok(won)
+        }
+
         #[async_trait]
         impl Store for $store {
             async fn ping(&self) -> Result<(), StoreError> {
@@ -456,34 +604,7 @@ macro_rules! sql_store {
                 &self,
                 id: &[u8],
             ) -> Result<Option<(Credential, Option<User>)>, StoreError> {
-                let Some(row) = sqlx::query(
-                    "SELECT c.*, u.username AS owner_username, \
-                     u.display_name AS owner_display_name, u.created_at AS owner_created_at, \
-                     u.required_tier AS owner_required_tier, u.group_name AS owner_group_name \
-                     FROM credentials c LEFT JOIN users u ON u.handle = c.user_handle \
-                     WHERE c.id = $1",
-                )
-                .bind(b64::encode(id))
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?
-                else {
-                    return Ok(None);
-                };
-                let c = credential_from_row(&row)?;
-                let username: Option<String> = row.try_get("owner_username").map_err(backend)?;
-                let owner = match username {
-                    None => None,
-                    Some(username) => Some(User {
-                        handle: c.user_handle.clone(),
-                        username,
-                        display_name: row.try_get("owner_display_name").map_err(backend)?,
-                        created_at: row.try_get("owner_created_at").map_err(backend)?,
-                        required_tier: row.try_get("owner_required_tier").map_err(backend)?,
-                        group: row.try_get("owner_group_name").map_err(backend)?,
-                    }),
-                };
-                Ok(Some((c, owner)))
+                self.read_credential_with_owner(id).await
             }
 
             async fn rename_credential(
@@ -557,42 +678,7 @@ macro_rules! sql_store {
                 &self,
                 batch: &[SignInWrite],
             ) -> Result<Vec<bool>, StoreError> {
-                if batch.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let mut tx = self.pool.begin().await.map_err(backend)?;
-                let mut won = Vec::with_capacity(batch.len());
-                for w in batch {
-                    won.push(advance_counter_on(&mut *tx, &w.credential_id, &w.advance).await?);
-                }
-                let winners: Vec<&SignInWrite> = batch
-                    .iter()
-                    .zip(&won)
-                    .filter_map(|(w, &ok)| ok.then_some(w))
-                    .collect();
-                if winners.is_empty() {
-                    return Ok(won);
-                }
-                insert_sessions_on(&mut *tx, winners.iter().map(|w| &w.session)).await?;
-                let replaced: Vec<String> = winners
-                    .iter()
-                    .filter_map(|w| w.replacing.as_ref().map(b64::encode))
-                    .collect();
-                if !replaced.is_empty() {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE sessions SET revoked_at = ");
-                    q.push_bind(winners[0].advance.last_used_at);
-                    q.push(" WHERE revoked_at IS NULL AND id_hash IN (");
-                    let mut list = q.separated(", ");
-                    for h in replaced {
-                        list.push_bind(h);
-                    }
-                    q.push(")");
-                    q.build().execute(&mut *tx).await.map_err(backend)?;
-                }
-                let events: Vec<&AuditEvent> = winners.iter().map(|w| &w.audit).collect();
-                append_audits_on(&mut tx, &events).await?;
-                tx.commit().await.map_err(backend)?;
-                Ok(won)
+                self.write_sign_ins(batch).await
             }
 
             async fn shared_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {

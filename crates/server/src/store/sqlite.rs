@@ -1,14 +1,17 @@
 //! [`Store`](super::Store) on SQLite through sqlx: one file in the data directory, migrations
 //! embedded in the binary and run at start. The statements are [`super::sql`]'s, shared with
-//! PostgreSQL.
+//! PostgreSQL. The sign-in path's two operations run on connections of their own
+//! ([`super::sqlite_signin`]).
 
 use super::sql::backend;
-use super::{MIGRATOR, StoreError};
+use super::sqlite_signin::SignInPath;
+use super::{Credential, MIGRATOR, SignInWrite, StoreError, User};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// SQLite-backed storage.
@@ -16,13 +19,14 @@ use std::time::Duration;
 pub struct SqliteStore {
     pool: SqlitePool,
     checkpoints: SqlitePool,
+    sign_ins: Arc<SignInPath>,
 }
 
 /// How often the background checkpointer copies the write-ahead log into the database.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 /// WAL size (pages) at which the connection serving requests checkpoints by itself: a safety
 /// net should the background checkpointer fall behind (SQLite's default is 1,000).
-const AUTOCHECKPOINT_PAGES: &str = "20000";
+pub(crate) const AUTOCHECKPOINT_PAGES: &str = "20000";
 
 /// When a commit reaches the disk (SQLite's `synchronous` in WAL mode).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -80,7 +84,12 @@ impl SqliteStore {
             .await
             .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
         tokio::spawn(checkpoint_loop(checkpoints.clone()));
-        Ok(Self { pool, checkpoints })
+        let sign_ins = Arc::new(SignInPath::open(path, sync)?);
+        Ok(Self {
+            pool,
+            checkpoints,
+            sign_ins,
+        })
     }
 
     /// Copies what it can of the write-ahead log into the database file now (what the
@@ -92,8 +101,24 @@ impl SqliteStore {
 
     /// Closes the pools (waits for connections to be returned).
     pub async fn close(&self) {
+        self.sign_ins.close();
         self.pool.close().await;
         self.checkpoints.close().await;
+    }
+}
+
+impl SqliteStore {
+    // The sign-in path (sql_store! calls these for Store::credential_with_owner and
+    // Store::complete_sign_ins).
+    async fn read_credential_with_owner(
+        &self,
+        id: &[u8],
+    ) -> Result<Option<(Credential, Option<User>)>, StoreError> {
+        self.sign_ins.credential_with_owner(id)
+    }
+
+    async fn write_sign_ins(&self, batch: &[SignInWrite]) -> Result<Vec<bool>, StoreError> {
+        self.sign_ins.complete_sign_ins(batch).await
     }
 }
 
