@@ -1031,13 +1031,15 @@ async fn sqlite_checkpoints_in_the_background() {
 
 /// On SQLite, sign-ins are written on a connection of their own (the sign-in path) while other
 /// writes go through the store's main connection: both at once must all commit, in one audit
-/// chain without gaps, and the sign-in path must see what the other connection wrote.
+/// chain without gaps; the sign-in path must see what the other connection wrote, and its
+/// readers must not hold back checkpoints.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_sign_ins_and_other_writes_commit_side_by_side() {
     use passkeyd_server::services::audit::verify_chain;
     use passkeyd_server::services::group_commit::SignInWriter;
     let dir = tempfile::tempdir().unwrap();
-    let s: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("p.db")).await.unwrap());
+    let store = SqliteStore::open(&dir.path().join("p.db")).await.unwrap();
+    let s: Arc<dyn Store> = Arc::new(store.clone());
     let writer = SignInWriter::start(s.clone());
     let mut signed_up = Vec::new();
     for i in 0..20u8 {
@@ -1085,6 +1087,10 @@ async fn sqlite_sign_ins_and_other_writes_commit_side_by_side() {
     // 20 + 20 sign-ups and 20 sign-ins, numbered and chained in one sequence.
     let report = verify_chain(s.as_ref(), &[], &[]).await.unwrap();
     assert_eq!((report.events, report.broken), (60, None));
+    // The sign-in path's readers hold no read transaction open between reads (one would stop
+    // checkpoints short of the log's end, and the log would grow without bound).
+    let (log, copied) = store.checkpoint().await.unwrap();
+    assert!(log > 0 && copied == log, "log {log} pages, {copied} copied");
 }
 
 /// A closed SQLite store answers the sign-in path's operations with an error, not a hang or a
