@@ -416,13 +416,7 @@ pub trait Store: Send + Sync + 'static {
     async fn credential_with_owner(
         &self,
         id: &[u8],
-    ) -> Result<Option<(Credential, Option<User>)>, StoreError> {
-        let Some(c) = self.credential_by_id(id).await? else {
-            return Ok(None);
-        };
-        let owner = self.user_by_handle(&c.user_handle).await?;
-        Ok(Some((c, owner)))
-    }
+    ) -> Result<Option<(Credential, Option<User>)>, StoreError>;
     /// Renames one of the account's credentials; false when it has no such credential.
     async fn rename_credential(
         &self,

@@ -86,9 +86,7 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
 
-impl PgStore {
     // What sql_store! calls for Store::credential_with_owner and Store::complete_sign_ins
     // (on SQLite these have a path of their own).
     async fn read_credential_with_owner(

@@ -210,10 +210,6 @@ macro_rules! sql_store {
             }
         }
 
-        fn decode_b64(row: &$row, column: &str) -> Result<Vec<u8>, StoreError> {
-            row.bytes(column)
-        }
-
         fn audit_from_row(row: &$row) -> Result<AuditEvent, StoreError> {
             Ok(AuditEvent {
                 seq: row.try_get("seq").map_err(backend)?,
@@ -234,13 +230,13 @@ macro_rules! sql_store {
         }
 
         fn recovery_from_row(row: &$row) -> Result<RecoveryLink, StoreError> {
-            let hash = decode_b64(row, "token_hash")?;
+            let hash = row.bytes("token_hash")?;
             let credential: Option<String> = row.try_get("credential_id").map_err(backend)?;
             Ok(RecoveryLink {
                 token_hash: hash
                     .try_into()
                     .map_err(|_| backend("column token_hash: not 32 bytes"))?,
-                user_handle: decode_b64(row, "user_handle")?,
+                user_handle: row.bytes("user_handle")?,
                 proofing_id: row.try_get("proofing_id").map_err(backend)?,
                 created_by: row.try_get("created_by").map_err(backend)?,
                 created_at: row.try_get("created_at").map_err(backend)?,
@@ -256,7 +252,7 @@ macro_rules! sql_store {
 
         fn user_from_row(row: &$row) -> Result<User, StoreError> {
             Ok(User {
-                handle: decode_b64(row, "handle")?,
+                handle: row.bytes("handle")?,
                 username: row.try_get("username").map_err(backend)?,
                 display_name: row.try_get("display_name").map_err(backend)?,
                 created_at: row.try_get("created_at").map_err(backend)?,
@@ -270,14 +266,14 @@ macro_rules! sql_store {
         }
 
         fn session_from_row(row: &$row) -> Result<Session, StoreError> {
-            let hash = decode_b64(row, "id_hash")?;
+            let hash = row.bytes("id_hash")?;
             Ok(Session {
                 id_hash: hash
                     .try_into()
                     .map_err(|_| backend("column id_hash: not 32 bytes"))?,
                 public_id: row.try_get("public_id").map_err(backend)?,
-                user_handle: decode_b64(row, "user_handle")?,
-                credential_id: decode_b64(row, "credential_id")?,
+                user_handle: row.bytes("user_handle")?,
+                credential_id: row.bytes("credential_id")?,
                 user_verified: row.try_get("user_verified").map_err(backend)?,
                 authenticated_at: row.try_get("authenticated_at").map_err(backend)?,
                 last_seen_at: row.try_get("last_seen_at").map_err(backend)?,

@@ -105,9 +105,7 @@ impl SqliteStore {
         self.pool.close().await;
         self.checkpoints.close().await;
     }
-}
 
-impl SqliteStore {
     // The sign-in path (sql_store! calls these for Store::credential_with_owner and
     // Store::complete_sign_ins).
     async fn read_credential_with_owner(

@@ -54,7 +54,8 @@ enum Command {
 /// The sign-in path's connections to one database file.
 pub(crate) struct SignInPath {
     path: PathBuf,
-    readers: Mutex<Vec<Connection>>,
+    /// Idle read connections; `None` once closed.
+    readers: Mutex<Option<Vec<Connection>>>,
     writer: Mutex<Option<mpsc::Sender<Command>>>,
 }
 
@@ -110,7 +111,7 @@ impl SignInPath {
             .map_err(|e| backend(format!("cannot start the sign-in writer: {e}")))?;
         Ok(Self {
             path: path.to_owned(),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(Some(Vec::new())),
             writer: Mutex::new(Some(writer)),
         })
     }
@@ -118,7 +119,7 @@ impl SignInPath {
     /// Closes the connections: readers at once, the writer after the writes already sent.
     pub(crate) fn close(&self) {
         if let Ok(mut readers) = self.readers.lock() {
-            readers.clear();
+            *readers = None;
         }
         if let Some(writer) = self.writer.lock().ok().and_then(|mut w| w.take()) {
             let _ = writer.send(Command::Close);
@@ -130,17 +131,18 @@ impl SignInPath {
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        if self.writer.lock().map_or(true, |w| w.is_none()) {
-            return Err(closed());
-        }
-        let pooled = self.readers.lock().ok().and_then(|mut r| r.pop());
+        let pooled = match self.readers.lock().as_deref_mut() {
+            Ok(Some(idle)) => idle.pop(),
+            _ => return Err(closed()),
+        };
         let conn = match pooled {
             Some(conn) => conn,
             None => open(&self.path, true, SqliteSync::Full)?,
         };
         let result = read(&conn);
-        if let Ok(mut readers) = self.readers.lock() {
-            readers.push(conn);
+        // Back to the pool unless the store closed meanwhile (then it is dropped: closed).
+        if let Ok(Some(idle)) = self.readers.lock().as_deref_mut() {
+            idle.push(conn);
         }
         result
     }
