@@ -57,13 +57,19 @@ describe("step-up in Chromium", { timeout: 180_000 }, () => {
     await prompt.waitFor();
     assert.match(await prompt.textContent(), /Confirm it's you/);
     await screenshot(page, "20-step-up-prompt");
-    const finish = page.waitForResponse((r) => r.url().endsWith("/api/webauthn/stepup/finish"));
+    // The step-up answer is read on its way to the page: once the page has it, it deletes the
+    // account and navigates away, after which the browser no longer holds the response body.
+    let stepped;
+    await page.route("**/api/webauthn/stepup/finish", async (route) => {
+      const response = await route.fetch();
+      stepped = { status: response.status(), body: await response.json() };
+      await route.fulfill({ response });
+    });
     await page.getByRole("button", { name: "Continue with passkey" }).click();
-    const stepped = await finish;
-    assert.equal(stepped.status(), 200);
-    const body = await stepped.json();
-    assert.equal(body.elevation.action, "delete_account");
     await page.waitForURL(`${server.base}/`);
+    await page.unroute("**/api/webauthn/stepup/finish");
+    assert.equal(stepped?.status, 200);
+    assert.equal(stepped.body.elevation.action, "delete_account");
     await ready(page);
     assert.deepEqual(refusals, [403], "the first delete was refused for lack of a step-up");
     assert.match(await page.locator("#status").textContent(), /account was deleted/);
